@@ -1,0 +1,230 @@
+// Package targets defines what a TCP stack under test offers the harness, and
+// keeps the registry of the targets this build knows.
+//
+// A Target makes Instances: each one a fresh, isolated stack (a new gVisor
+// stack, a new network namespace) with its own Link for raw IP packets, its own
+// Sockets for the application side, its own Clock, and, where the stack can
+// tell, the TCP state of its connections. Capabilities say which of these a
+// spec may rely on; a spec that needs more than a target has is skipped with
+// the reason, never passed.
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tcpconform/tcpconform/state"
+)
+
+// Target is a kind of stack the harness can test.
+type Target interface {
+	// Name is the short name users select the target by ("netstack").
+	Name() string
+	// Describe says in a few words what the target is.
+	Describe() string
+	// Available returns nil when the target can run on this machine, and
+	// otherwise an error saying why not (missing privilege, package, device).
+	Available() error
+	// New starts a fresh instance. The caller must Close it.
+	New(ctx context.Context, cfg Config) (Instance, error)
+}
+
+// Config tunes a new instance.
+type Config struct {
+	// Seed makes the target's randomness (ISNs, ephemeral ports, IP IDs)
+	// repeat from run to run where the target allows it. Zero picks a fixed
+	// default seed, so runs are reproducible unless asked otherwise.
+	Seed uint64
+	// TimeWait, when non-zero, asks for a TIME-WAIT duration other than the
+	// target's default. Targets that cannot change it ignore it and report
+	// the duration they use in Capabilities.TimeWait.
+	TimeWait time.Duration
+}
+
+// Instance is one running, isolated stack under test.
+type Instance interface {
+	Link() Link
+	Sockets() Sockets
+	Clock() Clock
+	// State reports the TCP state of the connection with the given 4-tuple,
+	// as seen by the target. ok is false when the target cannot observe
+	// states (see Capabilities.State) or knows no such connection; a
+	// connection it saw and forgot reads as state.Closed.
+	State(t Tuple) (s state.State, ok bool)
+	Capabilities() Capabilities
+	// Addrs returns the addresses the instance answers on and the ones the
+	// harness's peer uses.
+	Addrs() Addrs
+	// Close stops the instance and releases everything it holds. It is safe
+	// to call more than once.
+	Close() error
+}
+
+// Tuple names a connection from the target's point of view.
+type Tuple struct {
+	Local  netip.AddrPort // the target's side
+	Remote netip.AddrPort // the harness's peer
+}
+
+func (t Tuple) String() string { return t.Local.String() + " <-> " + t.Remote.String() }
+
+// Addrs are the addresses of an instance. The stack owns Local4/Local6; the
+// harness's peer sends from Peer4/Peer6. All lie in documentation ranges.
+type Addrs struct {
+	Local4, Peer4 netip.Addr
+	Local6, Peer6 netip.Addr
+}
+
+// Capabilities is what an instance supports, so that specs needing more can be
+// skipped with a reason.
+type Capabilities struct {
+	IPv4, IPv6 bool
+	// VirtualTime: the clock moves only when the harness advances it.
+	VirtualTime bool
+	// State: Instance.State reports connection states.
+	State bool
+	// SynReceivedState: State also sees passive children in SYN-RECEIVED,
+	// before accept.
+	SynReceivedState bool
+	// TimeWait is how long this instance keeps a connection in TIME-WAIT.
+	TimeWait time.Duration
+}
+
+// Packet is one raw IP datagram the stack sent, stamped with the instance
+// clock at the moment the stack handed it to its link.
+type Packet struct {
+	At   time.Time
+	Data []byte
+}
+
+// Link carries raw IP packets (no link-layer header) to and from the stack.
+type Link interface {
+	// Inject hands one IPv4 or IPv6 datagram to the stack as if it had
+	// arrived on the wire. The packet is copied.
+	Inject(pkt []byte) error
+	// Poll returns the next packet the stack sent, if one is waiting, without
+	// blocking. On a virtual clock, call Clock.Settle first so that segments
+	// still being processed have had their effect.
+	Poll() (Packet, bool)
+	// Next waits for the next packet the stack sends, until ctx is done. It
+	// waits in wall time; on a virtual clock nothing a timer would send
+	// arrives unless the clock is advanced.
+	Next(ctx context.Context) (Packet, error)
+}
+
+// Clock is the instance's time.
+type Clock interface {
+	Now() time.Time
+	// Virtual reports whether time moves only by Advance.
+	Virtual() bool
+	// Settle waits until the stack has finished processing everything that
+	// was handed to it, so that states, timers and replies are in place.
+	Settle()
+	// Advance moves time forward by d, running every timer that falls due on
+	// a virtual clock, and sleeping on a real one. It settles first.
+	Advance(ctx context.Context, d time.Duration) error
+	// NextTimer returns when the earliest pending timer fires, if the clock
+	// knows (virtual clocks do); the harness uses it to jump straight there.
+	NextTimer() (time.Time, bool)
+}
+
+// Socket option levels and names understood by Sockets.SetsockoptInt and
+// GetsockoptInt; the numbers are Linux's so scripts can use them verbatim.
+const (
+	SOL_SOCKET  = syscall.SOL_SOCKET
+	IPPROTO_TCP = syscall.IPPROTO_TCP
+
+	SO_REUSEADDR = syscall.SO_REUSEADDR
+	SO_KEEPALIVE = syscall.SO_KEEPALIVE
+	SO_SNDBUF    = syscall.SO_SNDBUF
+	SO_RCVBUF    = syscall.SO_RCVBUF
+	SO_LINGER    = syscall.SO_LINGER
+	SO_ERROR     = syscall.SO_ERROR
+
+	TCP_NODELAY = syscall.TCP_NODELAY
+	TCP_MAXSEG  = syscall.TCP_MAXSEG
+	TCP_CORK    = syscall.TCP_CORK
+)
+
+// Sockets is the application side of the stack: BSD socket calls with
+// errno-style results. Every error a call returns for the script to check is a
+// syscall.Errno; any other error is a harness failure.
+type Sockets interface {
+	// Socket creates a socket; domain is AF_INET or AF_INET6, typ
+	// SOCK_STREAM (optionally or'ed with SOCK_NONBLOCK).
+	Socket(domain, typ, proto int) (fd int, err error)
+	Bind(fd int, addr netip.AddrPort) error
+	Listen(fd int, backlog int) error
+	// Accept returns a connected socket. A blocking socket waits until a
+	// connection is ready or ctx is done; a non-blocking one returns EAGAIN.
+	Accept(ctx context.Context, fd int) (nfd int, peer netip.AddrPort, err error)
+	// Connect starts an active open. A non-blocking socket returns
+	// EINPROGRESS; a blocking one waits for the handshake or ctx.
+	Connect(ctx context.Context, fd int, addr netip.AddrPort) error
+	// Read reads up to n bytes; EAGAIN when nothing is there on a
+	// non-blocking socket, an empty slice at end of stream.
+	Read(ctx context.Context, fd int, n int) ([]byte, error)
+	// Write queues b for sending and returns how much was taken.
+	Write(ctx context.Context, fd int, b []byte) (int, error)
+	// Shutdown takes SHUT_RD, SHUT_WR or SHUT_RDWR.
+	Shutdown(fd int, how int) error
+	Close(fd int) error
+	SetNonblock(fd int, nonblocking bool) error
+	SetsockoptInt(fd, level, name, value int) error
+	GetsockoptInt(fd, level, name int) (int, error)
+	// LocalAddr and RemoteAddr are getsockname and getpeername.
+	LocalAddr(fd int) (netip.AddrPort, error)
+	RemoteAddr(fd int) (netip.AddrPort, error)
+}
+
+// ErrUnavailable wraps the reason a target cannot run here.
+var ErrUnavailable = errors.New("target unavailable")
+
+var (
+	mu       sync.Mutex
+	registry = map[string]Target{}
+)
+
+// Register adds a target to the registry; it panics on a duplicate name, which
+// is a programming error.
+func Register(t Target) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := registry[t.Name()]; dup {
+		panic("targets: duplicate target " + t.Name())
+	}
+	registry[t.Name()] = t
+}
+
+// Lookup returns the target registered under name.
+func Lookup(name string) (Target, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if t, ok := registry[name]; ok {
+		return t, nil
+	}
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return nil, fmt.Errorf("unknown target %q (known: %v)", name, names)
+}
+
+// All returns every registered target, sorted by name.
+func All() []Target {
+	mu.Lock()
+	defer mu.Unlock()
+	out := make([]Target, 0, len(registry))
+	for _, t := range registry {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out
+}
