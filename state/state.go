@@ -80,3 +80,6 @@ func Parse(name string) (State, error) {
 // section 3.5.2 (ESTABLISHED and every state after it), in which an
 // unacceptable segment draws an empty ACK rather than a reset.
 func (s State) Synchronized() bool { return s >= Established && s <= TimeWait }
+
+// GomegaString makes failure messages print the state's name, not its number.
+func (s State) GomegaString() string { return s.String() }

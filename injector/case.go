@@ -1,0 +1,174 @@
+package injector
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/onsi/gomega"
+
+	"github.com/tcpconform/tcpconform/targets"
+)
+
+// Case is one conformance check written in Go against the engine: the CLI
+// runs it directly and the Ginkgo suite turns it into a spec.
+type Case struct {
+	// Name says what the case checks, e.g. "passive open: LISTEN to
+	// ESTABLISHED".
+	Name string
+	// Labels carry the transition ids, RFC sections and states the case
+	// covers ("T036", "rfc9293:3.10.7.2", "state:LISTEN").
+	Labels []string
+	// Family is the address family the peer speaks.
+	Family Family
+	// Needs lists the capabilities the case relies on.
+	Needs Needs
+	// Config tunes the instance the case gets.
+	Config targets.Config
+	// Run is the body.
+	Run func(t *T)
+	// Location is the file:line where the case was declared.
+	Location string
+}
+
+// FullName is the name with the family, unique across the built-in cases.
+func (c *Case) FullName() string { return fmt.Sprintf("%s [%v]", c.Name, c.Family) }
+
+// Needs are the capabilities a case relies on beyond sending and receiving.
+type Needs struct {
+	State            bool // Instance.State
+	SynReceivedState bool // State of passive children before accept
+	VirtualTime      bool // waits that would take minutes of wall time
+}
+
+// Missing returns why a target with caps cannot run a case with these needs
+// in family f, or "" when it can.
+func (n Needs) Missing(caps targets.Capabilities, f Family) string {
+	var why []string
+	if f == IPv4 && !caps.IPv4 {
+		why = append(why, "IPv4")
+	}
+	if f == IPv6 && !caps.IPv6 {
+		why = append(why, "IPv6")
+	}
+	if n.State && !caps.State {
+		why = append(why, "observing connection states")
+	}
+	if n.SynReceivedState && !caps.SynReceivedState {
+		why = append(why, "observing SYN-RECEIVED before accept")
+	}
+	if n.VirtualTime && !caps.VirtualTime {
+		why = append(why, "virtual time")
+	}
+	if len(why) == 0 {
+		return ""
+	}
+	return "the target does not support " + strings.Join(why, ", ")
+}
+
+// RunOptions tune how cases run.
+type RunOptions struct {
+	// Seed is passed to each instance (see targets.Config.Seed).
+	Seed uint64
+	// PcapDir, when set, receives the pcap of every failing case.
+	PcapDir string
+	// Timeout bounds each case in wall time; zero means DefaultCaseTimeout.
+	Timeout time.Duration
+}
+
+// DefaultCaseTimeout bounds a case in wall time, so a target that hangs fails
+// that case and the run goes on.
+const DefaultCaseTimeout = 30 * time.Second
+
+// Start gives a case its instance, peer and T. It reports through rep, so it
+// does not return when the target cannot run the case (Skip) or the instance
+// does not start (Error). The caller must call the returned cleanup.
+func Start(ctx context.Context, tgt targets.Target, c *Case, rep Reporter, o RunOptions) (*T, func()) {
+	if err := tgt.Available(); err != nil {
+		rep.Skip(fmt.Sprintf("target %s is not available here: %v", tgt.Name(), err))
+	}
+	cfg := c.Config
+	if cfg.Seed == 0 {
+		cfg.Seed = o.Seed
+	}
+	inst, err := tgt.New(ctx, cfg)
+	if err != nil {
+		rep.Error((&HarnessError{Where: c.Location, Err: fmt.Errorf("start target %s: %w", tgt.Name(), err)}).Error())
+	}
+	cleanup := func() { inst.Close() }
+	if why := c.Needs.Missing(inst.Capabilities(), c.Family); why != "" {
+		cleanup()
+		rep.Skip(why)
+	}
+	t := &T{ctx: ctx, c: c, peer: NewPeer(inst, c.Family), rep: rep, pcapDir: o.PcapDir}
+	t.g = gomega.NewGomega(func(message string, _ ...int) { t.fail(message) })
+	return t, cleanup
+}
+
+// Result is how one case ended.
+type Result struct {
+	Case    *Case
+	Outcome Outcome
+	Message string
+	Elapsed time.Duration
+	Pcap    string
+}
+
+// runReporter records the outcome and leaves the case's goroutine.
+type runReporter struct{ res *Result }
+
+func (r runReporter) end(o Outcome, msg string) {
+	r.res.Outcome, r.res.Message = o, msg
+	runtime.Goexit()
+}
+func (r runReporter) Fail(msg string)  { r.end(Failed, msg) }
+func (r runReporter) Skip(msg string)  { r.end(Skipped, msg) }
+func (r runReporter) Error(msg string) { r.end(Errored, msg) }
+
+// Run runs one case against a fresh instance of tgt, outside any test
+// framework. A case that does not finish within the timeout fails with that
+// reason; the run can go on with the next case.
+func Run(ctx context.Context, tgt targets.Target, c *Case, o RunOptions) Result {
+	timeout := o.Timeout
+	if timeout == 0 {
+		timeout = DefaultCaseTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	res := &Result{Case: c, Outcome: Passed}
+	begin := time.Now()
+	done := make(chan struct{})
+	var t *T
+	go func() {
+		defer close(done)
+		defer func() {
+			if p := recover(); p != nil {
+				res.Outcome = Errored
+				res.Message = fmt.Sprintf("%s: harness error: panic: %v\n%s", c.Location, p, debug.Stack())
+			}
+		}()
+		var cleanup func()
+		t, cleanup = Start(ctx, tgt, c, runReporter{res}, o)
+		defer cleanup()
+		c.Run(t)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			return Result{Case: c, Outcome: Failed, Elapsed: time.Since(begin),
+				Message: fmt.Sprintf("%s: the case did not finish within %v: the target hangs", c.Location, timeout)}
+		}
+	}
+	res.Elapsed = time.Since(begin)
+	if t != nil {
+		res.Pcap = t.PcapPath
+	}
+	return *res
+}

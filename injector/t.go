@@ -1,0 +1,255 @@
+package injector
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/onsi/gomega"
+	"github.com/onsi/gomega/types"
+
+	"github.com/tcpconform/tcpconform/expectations"
+	"github.com/tcpconform/tcpconform/targets"
+	"github.com/tcpconform/tcpconform/wire"
+)
+
+// Reporter ends a case. Each method must not return: the Ginkgo adapter
+// panics the way Ginkgo's Fail and Skip do, the CLI runner leaves the case's
+// goroutine.
+type Reporter interface {
+	// Fail reports nonconformance.
+	Fail(message string)
+	// Skip reports that the target cannot run the case.
+	Skip(message string)
+	// Error reports a harness error.
+	Error(message string)
+}
+
+// T is what a case body gets: the peer, the target's sockets, Gomega
+// assertions, and the three ways a case can end early.
+type T struct {
+	ctx     context.Context
+	c       *Case
+	peer    *Peer
+	rep     Reporter
+	g       gomega.Gomega
+	pcapDir string
+
+	// PcapPath is where the pcap was written when the case failed.
+	PcapPath string
+}
+
+// Context returns the case's context; every wait honours it.
+func (t *T) Context() context.Context { return t.ctx }
+
+// Peer returns the harness's end of the wire.
+func (t *T) Peer() *Peer { return t.peer }
+
+// Case returns the case being run.
+func (t *T) Case() *Case { return t.c }
+
+// Expect starts a Gomega assertion whose failure fails the case as
+// nonconformance.
+func (t *T) Expect(actual any, extra ...any) types.Assertion { return t.g.Expect(actual, extra...) }
+
+// Fatalf fails the case: the target does not conform.
+func (t *T) Fatalf(format string, args ...any) { t.fail(fmt.Sprintf(format, args...)) }
+
+// Skipf ends the case as unsupported on this target.
+func (t *T) Skipf(format string, args ...any) { t.rep.Skip(fmt.Sprintf(format, args...)) }
+
+// Errorf ends the case with a harness error.
+func (t *T) Errorf(format string, args ...any) {
+	t.rep.Error((&HarnessError{Where: caller(), Err: fmt.Errorf(format, args...)}).Error())
+}
+
+// fail reports nonconformance at the case's own line, and writes the pcap.
+func (t *T) fail(msg string) {
+	msg = caller() + ": " + msg
+	if t.pcapDir != "" {
+		path := filepath.Join(t.pcapDir, Slug(t.c.FullName())+".pcap")
+		if err := t.peer.rec.WriteFile(path); err != nil {
+			msg += "\n  pcap      not written: " + err.Error()
+		} else {
+			t.PcapPath = path
+			msg += "\n  pcap      " + path
+		}
+	}
+	t.rep.Fail(msg)
+}
+
+// check ends the case according to the class of err.
+func (t *T) check(err error) {
+	if err == nil {
+		return
+	}
+	if nc, ok := err.(*Nonconformance); ok {
+		t.fail(nc.Message)
+	}
+	t.rep.Error((&HarnessError{Where: caller(), Err: err}).Error())
+}
+
+// Dial makes a connection the peer opens to the target's port; see Peer.Dial.
+func (t *T) Dial(targetPort uint16) *TConn { return &TConn{Conn: t.peer.Dial(targetPort), t: t} }
+
+// Await makes a connection the target opens to the peer; see Peer.Await.
+func (t *T) Await() *TConn { return &TConn{Conn: t.peer.Await(), t: t} }
+
+// TConn is a Conn whose steps end the case when they go wrong.
+type TConn struct {
+	*Conn
+	t *T
+}
+
+// Send injects a segment (see Conn.TrySend); a failure is a harness error.
+func (c *TConn) Send(flags wire.Flags, opts ...SendOption) wire.Segment {
+	s, err := c.TrySend(flags, opts...)
+	c.t.check(err)
+	return s
+}
+
+// Expect consumes the next segment on the connection and fails the case
+// unless it matches m (see Conn.TryExpect). It returns what arrived.
+func (c *TConn) Expect(m types.GomegaMatcher) expectations.Observed {
+	o, err := c.TryExpect(c.t.ctx, m)
+	c.t.check(err)
+	return o
+}
+
+// ExpectNothing fails the case if the target sends anything on the
+// connection in the next d of instance time.
+func (c *TConn) ExpectNothing(d time.Duration) {
+	c.t.check(c.TryExpectNothing(c.t.ctx, d))
+}
+
+// Sleep lets d of instance time pass.
+func (t *T) Sleep(d time.Duration) { t.check(t.peer.Sleep(t.ctx, d)) }
+
+// Sockets returns the target's application side, unchecked: calls return
+// errno values for the case to assert on.
+func (t *T) Sockets() targets.Sockets { return t.peer.Sockets() }
+
+// domain is the socket family matching the peer's.
+func (t *T) domain() int {
+	if t.peer.family == IPv6 {
+		return syscall.AF_INET6
+	}
+	return syscall.AF_INET
+}
+
+// must turns a socket call's error into the case's end: an errno is the
+// target refusing a call the case needs (nonconformance), anything else is a
+// harness error.
+func (t *T) must(call string, err error) {
+	if err == nil {
+		return
+	}
+	if errno, ok := err.(syscall.Errno); ok {
+		t.fail(fmt.Sprintf("%s failed: %s (%d)", call, errnoName(errno), int(errno)))
+	}
+	t.rep.Error((&HarnessError{Where: caller(), Err: fmt.Errorf("%s: %w", call, err)}).Error())
+}
+
+// Socket creates a blocking TCP socket in the peer's family.
+func (t *T) Socket() int {
+	fd, err := t.Sockets().Socket(t.domain(), syscall.SOCK_STREAM, syscall.IPPROTO_TCP)
+	t.must("socket()", err)
+	return fd
+}
+
+// Listen creates a socket listening on port of the target's address.
+func (t *T) Listen(port uint16) int {
+	fd := t.Socket()
+	t.must("bind()", t.Sockets().Bind(fd, netip.AddrPortFrom(t.peer.TargetAddr(), port)))
+	t.must("listen()", t.Sockets().Listen(fd, 16))
+	return fd
+}
+
+// Accept accepts a connection on a listening socket.
+func (t *T) Accept(fd int) int {
+	nfd, _, err := t.Sockets().Accept(t.ctx, fd)
+	t.must("accept()", err)
+	return nfd
+}
+
+// Write writes all of b.
+func (t *T) Write(fd int, b []byte) {
+	n, err := t.Sockets().Write(t.ctx, fd, b)
+	t.must("write()", err)
+	if n != len(b) {
+		t.Fatalf("write() took %d of %d bytes", n, len(b))
+	}
+}
+
+// Read reads up to n bytes.
+func (t *T) Read(fd int, n int) []byte {
+	b, err := t.Sockets().Read(t.ctx, fd, n)
+	t.must("read()", err)
+	return b
+}
+
+// Shutdown shuts down one or both directions.
+func (t *T) Shutdown(fd int, how int) { t.must("shutdown()", t.Sockets().Shutdown(fd, how)) }
+
+// Close closes a socket.
+func (t *T) Close(fd int) { t.must("close()", t.Sockets().Close(fd)) }
+
+func errnoName(e syscall.Errno) string {
+	if n, ok := errnoNames[e]; ok {
+		return n
+	}
+	return e.Error()
+}
+
+var errnoNames = map[syscall.Errno]string{
+	syscall.EAGAIN: "EAGAIN", syscall.EINPROGRESS: "EINPROGRESS", syscall.ECONNREFUSED: "ECONNREFUSED",
+	syscall.ECONNRESET: "ECONNRESET", syscall.EPIPE: "EPIPE", syscall.ENOTCONN: "ENOTCONN",
+	syscall.EINVAL: "EINVAL", syscall.EADDRINUSE: "EADDRINUSE", syscall.ETIMEDOUT: "ETIMEDOUT",
+	syscall.EBADF: "EBADF", syscall.EALREADY: "EALREADY", syscall.EISCONN: "EISCONN",
+	syscall.ENOPROTOOPT: "ENOPROTOOPT", syscall.EADDRNOTAVAIL: "EADDRNOTAVAIL",
+	syscall.ECONNABORTED: "ECONNABORTED", syscall.ENETUNREACH: "ENETUNREACH",
+}
+
+// ErrnoName returns the symbolic name of an errno ("EAGAIN").
+func ErrnoName(e syscall.Errno) string { return errnoName(e) }
+
+var moduleDir = func() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file)) + string(filepath.Separator)
+}()
+
+// engineFrame matches functions whose frames a failure location skips: the
+// engine and the assertion library, so the location is the case's own line.
+var engineFrame = regexp.MustCompile(`^(github\.com/tcpconform/tcpconform/(injector|expectations)\.|github\.com/onsi/gomega|runtime\.)`)
+
+// caller returns file:line of the innermost frame outside the engine, with
+// the file relative to the module.
+func caller() string {
+	pcs := make([]uintptr, 32)
+	n := runtime.Callers(2, pcs)
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if !engineFrame.MatchString(f.Function) || strings.HasSuffix(f.File, "_test.go") {
+			file := strings.TrimPrefix(f.File, moduleDir)
+			file = strings.TrimPrefix(file, "github.com/tcpconform/tcpconform/")
+			return fmt.Sprintf("%s:%d", file, f.Line)
+		}
+		if !more {
+			return "?"
+		}
+	}
+}
+
+var slugRE = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// Slug turns a case name into a file name.
+func Slug(name string) string {
+	return strings.Trim(slugRE.ReplaceAllString(name, "-"), "-")
+}

@@ -1,0 +1,25 @@
+package suites
+
+import (
+	"github.com/tcpconform/tcpconform/injector"
+	"github.com/tcpconform/tcpconform/wire"
+
+	. "github.com/tcpconform/tcpconform/expectations"
+)
+
+// servicePort is the port the target listens on in the cases.
+const servicePort = 8080
+
+// acceptConn runs a passive open on the target (RFC 9293 section 3.5,
+// Figure 6): it listens, the peer sends SYN, the target answers SYN,ACK,
+// the peer completes with ACK, and the target accepts. It returns the peer's
+// connection and the accepted socket.
+func acceptConn(t *injector.T) (*injector.TConn, int) {
+	lfd := t.Listen(servicePort)
+	c := t.Dial(servicePort)
+	c.Send(wire.SYN)
+	c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
+	c.Send(wire.ACK)
+	fd := t.Accept(lfd)
+	return c, fd
+}

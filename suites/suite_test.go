@@ -1,0 +1,96 @@
+package suites_test
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+	. "github.com/onsi/gomega"
+
+	"github.com/tcpconform/tcpconform/injector"
+	"github.com/tcpconform/tcpconform/suites"
+	"github.com/tcpconform/tcpconform/targets"
+	_ "github.com/tcpconform/tcpconform/targets/netstack"
+)
+
+var (
+	targetName = flag.String("tcpconform.target", envOr("TCPCONFORM_TARGET", "netstack"),
+		"target to run the built-in cases against (also $TCPCONFORM_TARGET)")
+	artifacts = flag.String("tcpconform.artifacts", filepath.Join(os.TempDir(), "tcpconform", "pcap"),
+		"directory for the pcap of every failing case")
+	seed = flag.Uint64("tcpconform.seed", 1, "seed for the target's randomness")
+)
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// ginkgoReporter ends a case the Ginkgo way: nonconformance fails the spec,
+// an unsupported case skips it, and a harness error panics, which Ginkgo
+// reports apart from failures.
+type ginkgoReporter struct{}
+
+func (ginkgoReporter) Fail(msg string)  { Fail(msg, 2) }
+func (ginkgoReporter) Skip(msg string)  { Skip(msg, 2) }
+func (ginkgoReporter) Error(msg string) { panic(msg) }
+
+// location turns a case's "suites/file.go:line" into a Ginkgo code location,
+// so that reports and --focus-file point at the case.
+func location(loc string) types.CodeLocation {
+	file, line, _ := strings.Cut(loc, ":")
+	n, _ := strconv.Atoi(line)
+	return types.CodeLocation{FileName: file, LineNumber: n}
+}
+
+func TestBuiltinCases(t *testing.T) {
+	RegisterFailHandler(Fail)
+	tgt, err := targets.Lookup(*targetName)
+	if err != nil {
+		t.Fatalf("-tcpconform.target: %v", err)
+	}
+	opts := injector.RunOptions{Seed: *seed, PcapDir: *artifacts}
+	Describe(fmt.Sprintf("target %s", tgt.Name()), Label("target:"+tgt.Name()), func() {
+		for _, c := range suites.Cases() {
+			It(c.FullName(), Label(c.Labels...), location(c.Location), SpecTimeout(injector.DefaultCaseTimeout),
+				func(ctx SpecContext) {
+					tc, cleanup := injector.Start(ctx, tgt, c, ginkgoReporter{}, opts)
+					DeferCleanup(cleanup)
+					DeferOnFailure(func() {
+						if tc.PcapPath != "" {
+							AddReportEntry("pcap", tc.PcapPath, ReportEntryVisibilityFailureOrVerbose)
+						}
+					})
+					c.Run(tc)
+				})
+		}
+	})
+	RunSpecs(t, "tcpconform built-in cases", Label("suite:builtin"))
+}
+
+// TestCasesAreLabelled keeps every case traceable to the transition table.
+func TestCasesAreLabelled(t *testing.T) {
+	if len(suites.Cases()) < 8 {
+		t.Fatalf("only %d built-in cases", len(suites.Cases()))
+	}
+	for _, c := range suites.Cases() {
+		var hasT, hasRFC bool
+		for _, l := range c.Labels {
+			hasT = hasT || (len(l) == 4 && l[0] == 'T')
+			hasRFC = hasRFC || strings.HasPrefix(l, "rfc9293:")
+		}
+		if !hasT || !hasRFC {
+			t.Errorf("%s (%s) needs a transition id and an RFC 9293 section among its labels %v", c.FullName(), c.Location, c.Labels)
+		}
+	}
+	_ = time.Second
+}
