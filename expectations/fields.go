@@ -133,10 +133,10 @@ func PayloadLen(n int) Field {
 // HasOption wants the option opt, with exactly that value, somewhere in the
 // option list.
 func HasOption(opt wire.Option) Field {
-	return mk("option "+opt.Kind().String(), opt.String(), func(o Observed) (bool, string) {
+	return mk("option", opt.String(), func(o Observed) (bool, string) {
 		got, ok := o.Segment.Option(opt.Kind())
 		if !ok {
-			return false, "absent, options " + wire.OptionsString(o.Segment.Options)
+			return false, "no " + opt.Kind().String() + ", options " + wire.OptionsString(o.Segment.Options)
 		}
 		return reflect.DeepEqual(got, opt), got.String()
 	})
@@ -144,20 +144,23 @@ func HasOption(opt wire.Option) Field {
 
 // HasOptionKind wants an option of kind k, whatever its value.
 func HasOptionKind(k wire.OptionKind) Field {
-	return mk("option "+k.String(), "present", func(o Observed) (bool, string) {
-		_, ok := o.Segment.Option(k)
-		return ok, "options " + wire.OptionsString(o.Segment.Options)
+	return mk("option", k.String()+" (any value)", func(o Observed) (bool, string) {
+		got, ok := o.Segment.Option(k)
+		if !ok {
+			return false, "no " + k.String() + ", options " + wire.OptionsString(o.Segment.Options)
+		}
+		return true, got.String()
 	})
 }
 
 // NoOption wants no option of kind k.
 func NoOption(k wire.OptionKind) Field {
-	return mk("option "+k.String(), "absent", func(o Observed) (bool, string) {
+	return mk("option", "no "+k.String(), func(o Observed) (bool, string) {
 		got, ok := o.Segment.Option(k)
 		if ok {
 			return false, got.String()
 		}
-		return true, "absent"
+		return true, "no " + k.String()
 	})
 }
 

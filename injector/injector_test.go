@@ -1,0 +1,168 @@
+package injector_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onsi/gomega"
+
+	"github.com/tcpconform/tcpconform/injector"
+	"github.com/tcpconform/tcpconform/targets"
+	_ "github.com/tcpconform/tcpconform/targets/netstack"
+	"github.com/tcpconform/tcpconform/wire"
+
+	. "github.com/tcpconform/tcpconform/expectations"
+)
+
+func netstack(t testing.TB) targets.Target {
+	tgt, err := targets.Lookup("netstack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tgt
+}
+
+func run(t *testing.T, body func(t *injector.T), o injector.RunOptions) injector.Result {
+	c := &injector.Case{Name: t.Name(), Family: injector.IPv4, Run: body, Location: "injector_test.go:1"}
+	return injector.Run(context.Background(), netstack(t), c, o)
+}
+
+// A deliberately wrong expectation: the SYN,ACK acknowledges the SYN with
+// IRS+1, the case wants IRS+2 and no ACK bit. The message must name each
+// field with what was wanted and what came, the line of the case, the state,
+// and the pcap.
+func TestWrongExpectationMessage(t *testing.T) {
+	dir := t.TempDir()
+	var line string
+	res := run(t, func(tt *injector.T) {
+		tt.Listen(8080)
+		c := tt.Dial(8080)
+		c.Send(wire.SYN)
+		line = "injector/injector_test.go:" + lineOf(t, "WRONG-EXPECTATION")
+		c.Expect(BeSegment(Flags(wire.SYN), Ack(2))) // WRONG-EXPECTATION
+	}, injector.RunOptions{PcapDir: dir})
+
+	if res.Outcome != injector.Failed {
+		t.Fatalf("outcome %v, want FAIL; message:\n%s", res.Outcome, res.Message)
+	}
+	msg := res.Message
+	for _, want := range []string{
+		line + ": segment does not match\n",
+		"  expected  flags S, ack IRS+2\n",
+		"  actual    192.0.2.1.8080 > 192.0.2.2.40000: Flags [S.], seq ",
+		"  fields    flags: want S got S.\n",
+		"            ack: want IRS+2 got IRS+1 (1000001)\n",
+		"  state     SYN-RECEIVED\n",
+		"  pcap      " + filepath.Join(dir, "TestWrongExpectationMessage-IPv4.pcap"),
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q; message:\n%s", want, msg)
+		}
+	}
+	if !regexp.MustCompile(`\(at \+0\.000000 s\)`).MatchString(msg) {
+		t.Errorf("message lacks the arrival time:\n%s", msg)
+	}
+	b, err := os.ReadFile(res.Pcap)
+	if err != nil || len(b) < 24 {
+		t.Fatalf("pcap %q: %v (%d bytes)", res.Pcap, err, len(b))
+	}
+}
+
+// lineOf finds the line of this file that carries marker.
+func lineOf(t *testing.T, marker string) string {
+	b, err := os.ReadFile("injector_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "// "+marker) {
+			return strconv.Itoa(i + 1)
+		}
+	}
+	t.Fatalf("marker %s not found", marker)
+	return ""
+}
+
+func TestNothingArrives(t *testing.T) {
+	res := run(t, func(tt *injector.T) {
+		c := tt.Dial(8080) // nothing listens, but the case waits for a SYN,ACK...
+		c.Send(wire.ACK, injector.WithWindow(0))
+		c.Expect(BeSegment(Flags(wire.SYN | wire.ACK))) // ...and gets a RST instead
+		c.Expect(BeSegment(Flags(wire.ACK)))
+	}, injector.RunOptions{})
+	if res.Outcome != injector.Failed || !strings.Contains(res.Message, "fields    flags: want S. got R") {
+		t.Fatalf("outcome %v:\n%s", res.Outcome, res.Message)
+	}
+
+	res = run(t, func(tt *injector.T) {
+		tt.Listen(8080)
+		c := tt.Dial(8080)
+		c.Expect(BeSegment(Flags(wire.SYN | wire.ACK)))
+	}, injector.RunOptions{})
+	if res.Outcome != injector.Failed || !strings.Contains(res.Message, "no segment arrived within 3s\n  expected  flags S.") {
+		t.Fatalf("outcome %v:\n%s", res.Outcome, res.Message)
+	}
+}
+
+func TestExpectNothingShowsWhatCame(t *testing.T) {
+	res := run(t, func(tt *injector.T) {
+		tt.Listen(8080)
+		c := tt.Dial(8080)
+		c.Send(wire.SYN)
+		c.ExpectNothing(500 * time.Millisecond) // the SYN,ACK comes at once
+	}, injector.RunOptions{})
+	want := "expected no segment for 500ms, but 1 arrived\n  actual    192.0.2.1.8080 > 192.0.2.2.40000: Flags [S.]"
+	if res.Outcome != injector.Failed || !strings.Contains(res.Message, want) {
+		t.Fatalf("outcome %v, want a message with %q:\n%s", res.Outcome, want, res.Message)
+	}
+}
+
+func TestOutcomeClassesStayApart(t *testing.T) {
+	res := run(t, func(tt *injector.T) { tt.Skipf("needs %s", "a unicorn") }, injector.RunOptions{})
+	if res.Outcome != injector.Skipped || res.Message != "needs a unicorn" {
+		t.Errorf("skip: %v %q", res.Outcome, res.Message)
+	}
+	res = run(t, func(tt *injector.T) {
+		c := tt.Await()
+		c.Send(wire.ACK) // the target's port is unknown: a mistake in the case
+	}, injector.RunOptions{})
+	if res.Outcome != injector.Errored || !strings.Contains(res.Message, "harness error: the target's port is not known yet") {
+		t.Errorf("harness error: %v %q", res.Outcome, res.Message)
+	}
+	res = run(t, func(tt *injector.T) { panic("boom") }, injector.RunOptions{})
+	if res.Outcome != injector.Errored || !strings.Contains(res.Message, "panic: boom") {
+		t.Errorf("panic: %v %q", res.Outcome, res.Message)
+	}
+	res = run(t, func(tt *injector.T) { tt.Expect(1).To(gomega.Equal(2)) }, injector.RunOptions{})
+	if res.Outcome != injector.Failed {
+		t.Errorf("gomega failure: %v %q", res.Outcome, res.Message)
+	}
+	res = run(t, func(tt *injector.T) {}, injector.RunOptions{})
+	if res.Outcome != injector.Passed {
+		t.Errorf("empty case: %v %q", res.Outcome, res.Message)
+	}
+}
+
+// hangingTarget never finishes starting an instance.
+type hangingTarget struct{}
+
+func (hangingTarget) Name() string     { return "hang" }
+func (hangingTarget) Describe() string { return "a target that never answers" }
+func (hangingTarget) Available() error { return nil }
+func (hangingTarget) New(context.Context, targets.Config) (targets.Instance, error) {
+	select {}
+}
+
+func TestHangingTargetFailsTheCase(t *testing.T) {
+	c := &injector.Case{Name: "hang", Family: injector.IPv4, Run: func(*injector.T) {}, Location: "x.go:1"}
+	res := injector.Run(context.Background(), hangingTarget{}, c, injector.RunOptions{Timeout: 50 * time.Millisecond})
+	if res.Outcome != injector.Failed || !strings.Contains(res.Message, "x.go:1: the case did not finish within 50ms: the target hangs") {
+		t.Fatalf("outcome %v: %s", res.Outcome, res.Message)
+	}
+}
