@@ -2,6 +2,7 @@ package injector_test
 
 import (
 	"context"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -165,4 +166,8 @@ func TestHangingTargetFailsTheCase(t *testing.T) {
 	if res.Outcome != injector.Failed || !strings.Contains(res.Message, "x.go:1: the case did not finish within 50ms: the target hangs") {
 		t.Fatalf("outcome %v: %s", res.Outcome, res.Message)
 	}
+}
+
+func netipPort(p *injector.Peer, port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(p.TargetAddr(), port)
 }
