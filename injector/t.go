@@ -15,6 +15,7 @@ import (
 	"github.com/onsi/gomega/types"
 
 	"github.com/tcpconform/tcpconform/expectations"
+	"github.com/tcpconform/tcpconform/state"
 	"github.com/tcpconform/tcpconform/targets"
 	"github.com/tcpconform/tcpconform/wire"
 )
@@ -154,6 +155,17 @@ func (t *T) must(call string, err error) {
 		t.fail(fmt.Sprintf("%s failed: %s (%d)", call, errnoName(errno), int(errno)))
 	}
 	t.rep.Error((&HarnessError{Where: caller(), Err: fmt.Errorf("%s: %w", call, err)}).Error())
+}
+
+// ListenerState returns the target's state for its listening socket on port,
+// or state.Unknown when the target cannot tell.
+func (t *T) ListenerState(port uint16) state.State {
+	t.peer.clock.Settle()
+	s, ok := t.peer.inst.State(targets.Tuple{Local: netip.AddrPortFrom(t.peer.TargetAddr(), port)})
+	if !ok {
+		return state.Unknown
+	}
+	return s
 }
 
 // Socket creates a blocking TCP socket in the peer's family.

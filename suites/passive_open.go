@@ -20,6 +20,7 @@ var _ = behaviour("passive open: LISTEN to SYN-RECEIVED to ESTABLISHED",
 	injector.Needs{State: true, SynReceivedState: true},
 	func(t *injector.T) {
 		lfd := t.Listen(servicePort)
+		t.Expect(t.ListenerState(servicePort)).To(BeInState(state.Listen))
 		c := t.Dial(servicePort)
 
 		c.Send(wire.SYN)
@@ -27,6 +28,9 @@ var _ = behaviour("passive open: LISTEN to SYN-RECEIVED to ESTABLISHED",
 		// the MSS option (RFC 9293 section 3.7.1, SHLD-5).
 		c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1), HasOptionKind(wire.KindMSS), WindowNonZero()))
 		t.Expect(c.State()).To(BeInState(state.SynReceived))
+		// With sockets the SYN makes a child connection; the listening
+		// socket itself stays in LISTEN.
+		t.Expect(t.ListenerState(servicePort)).To(BeInState(state.Listen))
 
 		c.Send(wire.ACK)
 		t.Expect(c.State()).To(BeInState(state.Established))

@@ -55,7 +55,8 @@ type Instance interface {
 	// State reports the TCP state of the connection with the given 4-tuple,
 	// as seen by the target. ok is false when the target cannot observe
 	// states (see Capabilities.State) or knows no such connection; a
-	// connection it saw and forgot reads as state.Closed.
+	// connection it saw and forgot reads as state.Closed. A Tuple whose
+	// Remote is the zero value names the listening socket on Local.
 	State(t Tuple) (s state.State, ok bool)
 	Capabilities() Capabilities
 	// Addrs returns the addresses the instance answers on and the ones the
