@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/onsi/gomega"
@@ -98,12 +100,13 @@ func Start(ctx context.Context, tgt targets.Target, c *Case, rep Reporter, o Run
 	if err != nil {
 		rep.Error((&HarnessError{Where: c.Location, Err: fmt.Errorf("start target %s: %w", tgt.Name(), err)}).Error())
 	}
-	cleanup := func() { inst.Close() }
+	var once sync.Once
+	cleanup := func() { once.Do(func() { inst.Close() }) }
 	if why := c.Needs.Missing(inst.Capabilities(), c.Family); why != "" {
 		cleanup()
 		rep.Skip(why)
 	}
-	t := &T{ctx: ctx, c: c, peer: NewPeer(inst, c.Family), rep: rep, pcapDir: o.PcapDir}
+	t := &T{ctx: ctx, target: tgt.Name(), c: c, peer: NewPeer(inst, c.Family), rep: rep, pcapDir: o.PcapDir}
 	t.g = gomega.NewGomega(func(message string, _ ...int) { t.fail(message) })
 	return t, cleanup
 }
@@ -143,6 +146,9 @@ func Run(ctx context.Context, tgt targets.Target, c *Case, o RunOptions) Result 
 	begin := time.Now()
 	done := make(chan struct{})
 	var t *T
+	// closer holds the instance's cleanup once it exists, so that a case
+	// that hangs still has its instance closed.
+	var closer atomic.Pointer[func()]
 	go func() {
 		defer close(done)
 		defer func() {
@@ -153,6 +159,7 @@ func Run(ctx context.Context, tgt targets.Target, c *Case, o RunOptions) Result 
 		}()
 		var cleanup func()
 		t, cleanup = Start(ctx, tgt, c, runReporter{res}, o)
+		closer.Store(&cleanup)
 		defer cleanup()
 		c.Run(t)
 	}()
@@ -162,6 +169,9 @@ func Run(ctx context.Context, tgt targets.Target, c *Case, o RunOptions) Result 
 		select {
 		case <-done:
 		case <-time.After(2 * time.Second):
+			if cleanup := closer.Load(); cleanup != nil {
+				(*cleanup)()
+			}
 			return Result{Case: c, Outcome: Failed, Elapsed: time.Since(begin),
 				Message: fmt.Sprintf("%s: the case did not finish within %v: the target hangs", c.Location, timeout)}
 		}

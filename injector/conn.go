@@ -54,6 +54,9 @@ type Conn struct {
 	tsOffered bool   // the peer sent TS on its SYN or SYN,ACK
 	tsSeen    bool   // the target sent TS on its SYN or SYN,ACK
 	tsRecent  uint32 // the last TSval from the target, to echo
+
+	// offered holds the option kinds of the target's SYN or SYN,ACK.
+	offered map[wire.OptionKind]bool
 }
 
 // Dial makes a connection the peer will open to the target's port.
@@ -89,14 +92,7 @@ func (c *Conn) Timestamps() bool { return c.tsOffered && c.tsSeen }
 
 // State returns the target's state for the connection, or state.Unknown when
 // the target cannot tell.
-func (c *Conn) State() state.State {
-	c.p.clock.Settle()
-	s, ok := c.p.inst.State(c.Tuple())
-	if !ok {
-		return state.Unknown
-	}
-	return s
-}
+func (c *Conn) State() state.State { return c.p.state(c.Tuple()) }
 
 // Base returns the numbers relative fields are read against.
 func (c *Conn) Base() expectations.Base {
@@ -168,7 +164,7 @@ func (c *Conn) TrySend(flags wire.Flags, opts ...SendOption) (wire.Segment, erro
 		s.Ack = c.RcvNxt
 	}
 	if !cfg.optsSet && flags&wire.SYN != 0 {
-		s.Options = DefaultSYNOptions()
+		s.Options = c.synOptions(flags)
 	}
 	if !cfg.optsSet && flags&wire.SYN == 0 && c.Timestamps() {
 		s.Options = []wire.Option{wire.NOP{}, wire.NOP{}, wire.Timestamps{}}
@@ -177,21 +173,39 @@ func (c *Conn) TrySend(flags wire.Flags, opts ...SendOption) (wire.Segment, erro
 		s.Options = withoutKind(s.Options, wire.KindTimestamps)
 	}
 	s.Options = c.fillTimestamps(s.Options)
-	if flags&wire.SYN != 0 {
-		if _, ok := wire.FindOption(s.Options, wire.KindTimestamps); ok {
-			c.tsOffered = true
-		}
-	}
 	if s.DstPort == 0 {
 		return s, errors.New("the target's port is not known yet: expect its SYN first")
 	}
 	if err := c.p.Inject(s, cfg.faults); err != nil {
 		return s, err
 	}
+	if flags&wire.SYN != 0 {
+		if _, ok := wire.FindOption(s.Options, wire.KindTimestamps); ok {
+			c.tsOffered = true
+		}
+	}
 	if end := s.Seq.Add(s.Len()); end.GreaterThan(c.SndNxt) {
 		c.SndNxt = end
 	}
 	return s, nil
+}
+
+// synOptions returns the options for the peer's SYN: DefaultSYNOptions. On a
+// SYN,ACK that answers the target's SYN, window scaling, SACK-permitted and
+// timestamps appear only if that SYN offered them (RFC 7323 sections 2.2 and
+// 3.2, RFC 2018 section 2).
+func (c *Conn) synOptions(flags wire.Flags) []wire.Option {
+	opts := DefaultSYNOptions()
+	if flags&wire.ACK == 0 || !c.KnownISS {
+		return opts
+	}
+	var out []wire.Option
+	for _, o := range opts {
+		if k := o.Kind(); k == wire.KindMSS || k == wire.KindNOP || c.offered[k] {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // fillTimestamps puts the peer's clock and the echo into a Timestamps option
@@ -243,17 +257,37 @@ func (c *Conn) belongs(a Arrival) bool {
 }
 
 // TryExpect waits for the next segment the target sends on this connection
-// and matches it against m. It returns a *Nonconformance when nothing arrives
-// within the peer's ExpectTimeout, when the segment is malformed, or when it
-// does not match; the segment is consumed either way.
+// and matches it against m. The segment is due now: it must leave within the
+// peer's Tolerance (one already waiting in the capture is on time). It
+// returns a *Nonconformance when nothing arrives within the peer's
+// ExpectTimeout, when the segment is malformed, late, or does not match; the
+// segment is consumed either way.
 func (c *Conn) TryExpect(ctx context.Context, m types.GomegaMatcher) (expectations.Observed, error) {
-	a, ok, err := c.p.next(ctx, c.belongs, c.p.ExpectTimeout)
+	return c.expect(ctx, 0, false, m)
+}
+
+// TryExpectAfter is TryExpect for a segment due d from now, such as a
+// retransmission when a timer expires: it must leave within the peer's
+// Tolerance of that time, neither earlier nor later.
+func (c *Conn) TryExpectAfter(ctx context.Context, d time.Duration, m types.GomegaMatcher) (expectations.Observed, error) {
+	return c.expect(ctx, d, true, m)
+}
+
+func (c *Conn) expect(ctx context.Context, after time.Duration, early bool, m types.GomegaMatcher) (expectations.Observed, error) {
+	due := c.p.Elapsed() + after
+	tol := c.p.Tolerance
+	wait := max(after+tol, c.p.ExpectTimeout)
+	when := fmt.Sprintf("by +%.6f s", (due + tol).Seconds())
+	if early {
+		when = fmt.Sprintf("at +%.6f s ± %v", due.Seconds(), tol)
+	}
+	a, ok, err := c.p.next(ctx, c.belongs, wait)
 	if err != nil {
 		return expectations.Observed{}, err
 	}
 	if !ok {
 		return expectations.Observed{}, &Nonconformance{Message: fmt.Sprintf(
-			"no segment arrived within %v\n  expected  %s%s", c.p.ExpectTimeout, describe(m), c.context())}
+			"no segment arrived within %v\n  expected  %s, %s%s", wait, describe(m), when, c.context())}
 	}
 	if a.Err != nil {
 		return expectations.Observed{}, &Nonconformance{Message: fmt.Sprintf(
@@ -276,6 +310,14 @@ func (c *Conn) TryExpect(ctx context.Context, m types.GomegaMatcher) (expectatio
 	if !matched {
 		return obs, &Nonconformance{Message: m.FailureMessage(obs) + c.context()}
 	}
+	if late, soon := obs.At > due+tol, early && obs.At < due-tol; late || soon {
+		word := "late"
+		if soon {
+			word = "early"
+		}
+		return obs, &Nonconformance{Message: fmt.Sprintf("segment arrived %s\n  expected  %s, %s\n  actual    %v%s",
+			word, describe(m), when, obs, c.context())}
+	}
 	c.received(s)
 	return obs, nil
 }
@@ -285,17 +327,23 @@ func (c *Conn) received(s wire.Segment) {
 	if end := s.Seq.Add(s.Len()); s.Len() > 0 && s.Seq.LessThanEq(c.RcvNxt) && end.GreaterThan(c.RcvNxt) {
 		c.RcvNxt = end
 	}
+	if s.Flags&wire.SYN != 0 {
+		c.offered = map[wire.OptionKind]bool{}
+		for _, o := range s.Options {
+			c.offered[o.Kind()] = true
+		}
+		c.tsSeen = c.offered[wire.KindTimestamps]
+	}
 	if o, ok := s.Option(wire.KindTimestamps); ok {
 		c.tsRecent = o.(wire.Timestamps).Val
-		if s.Flags&wire.SYN != 0 {
-			c.tsSeen = true
-		}
 	}
 }
 
 // TryExpectNothing lets d of instance time pass and reports a Nonconformance
-// if the target sent anything on this connection meanwhile.
+// if the target sent anything on this connection meanwhile, or had sent
+// something earlier that no Expect consumed (shown as "earlier").
 func (c *Conn) TryExpectNothing(ctx context.Context, d time.Duration) error {
+	start := c.p.Elapsed()
 	if err := c.p.Sleep(ctx, d); err != nil {
 		return err
 	}
@@ -313,9 +361,14 @@ func (c *Conn) TryExpectNothing(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "expected no segment for %v, but %d arrived", d, len(got))
+	fmt.Fprintf(&b, "expected no segment from +%.6f s for %v, but %d arrived", start.Seconds(), d, len(got))
 	for _, a := range got {
-		fmt.Fprintf(&b, "\n  actual    %v (at +%.6f s)", a.Segment, c.p.Since(a.At).Seconds())
+		label := "  actual  "
+		if c.p.Since(a.At) < start {
+			// Sent before the quiet period, and never expected either.
+			label = "  earlier "
+		}
+		fmt.Fprintf(&b, "\n%s  %v (at +%.6f s)", label, a.Segment, c.p.Since(a.At).Seconds())
 	}
 	b.WriteString(c.context())
 	return &Nonconformance{Message: b.String()}

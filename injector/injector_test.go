@@ -118,7 +118,7 @@ func TestExpectNothingShowsWhatCame(t *testing.T) {
 		c.Send(wire.SYN)
 		c.ExpectNothing(500 * time.Millisecond) // the SYN,ACK comes at once
 	}, injector.RunOptions{})
-	want := "expected no segment for 500ms, but 1 arrived\n  actual    192.0.2.1.8080 > 192.0.2.2.40000: Flags [S.]"
+	want := "expected no segment from +0.000000 s for 500ms, but 1 arrived\n  actual    192.0.2.1.8080 > 192.0.2.2.40000: Flags [S.]"
 	if res.Outcome != injector.Failed || !strings.Contains(res.Message, want) {
 		t.Fatalf("outcome %v, want a message with %q:\n%s", res.Outcome, want, res.Message)
 	}
@@ -170,4 +170,131 @@ func TestHangingTargetFailsTheCase(t *testing.T) {
 
 func netipPort(p *injector.Peer, port uint16) netip.AddrPort {
 	return netip.AddrPortFrom(p.TargetAddr(), port)
+}
+
+// A retransmission is not the prompt reply: Expect judges time as well as
+// fields, and ExpectAfter wants the segment when it is due, not before.
+func TestTiming(t *testing.T) {
+	handshakeStarted := func(tt *injector.T) *injector.TConn {
+		tt.Listen(8080)
+		c := tt.Dial(8080)
+		c.Send(wire.SYN)
+		c.Expect(BeSegment(Flags(wire.SYN | wire.ACK)))
+		return c
+	}
+	res := run(t, func(tt *injector.T) {
+		c := handshakeStarted(tt)
+		c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1))) // the retransmission, 1 s on
+	}, injector.RunOptions{})
+	want := "segment arrived late\n  expected  flags S., seq ISS+0, ack IRS+1, by +0.010000 s\n  actual    192.0.2.1.8080 > 192.0.2.2.40000: Flags [S.]"
+	if res.Outcome != injector.Failed || !strings.Contains(res.Message, want) || !strings.Contains(res.Message, "(at +1.000000 s)") {
+		t.Errorf("late: %v\n%s", res.Outcome, res.Message)
+	}
+
+	res = run(t, func(tt *injector.T) {
+		c := handshakeStarted(tt)
+		c.ExpectAfter(2*time.Second, BeSegment(Flags(wire.SYN|wire.ACK)))
+	}, injector.RunOptions{})
+	if res.Outcome != injector.Failed || !strings.Contains(res.Message, "segment arrived early\n  expected  flags S., at +2.000000 s ± 10ms") {
+		t.Errorf("early: %v\n%s", res.Outcome, res.Message)
+	}
+
+	res = run(t, func(tt *injector.T) {
+		c := handshakeStarted(tt)
+		c.ExpectAfter(time.Second, BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
+		c.ExpectAfter(2*time.Second, BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
+	}, injector.RunOptions{})
+	if res.Outcome != injector.Passed {
+		t.Errorf("on time: %v\n%s", res.Outcome, res.Message)
+	}
+}
+
+func TestExpectNothingNamesEarlierSegments(t *testing.T) {
+	res := run(t, func(tt *injector.T) {
+		tt.Listen(8080)
+		c := tt.Dial(8080)
+		c.Send(wire.SYN)
+		tt.Sleep(10 * time.Millisecond)
+		c.ExpectNothing(time.Millisecond)
+	}, injector.RunOptions{})
+	want := "expected no segment from +0.010000 s for 1ms, but 1 arrived\n  earlier   192.0.2.1.8080 > 192.0.2.2.40000: Flags [S.]"
+	if res.Outcome != injector.Failed || !strings.Contains(res.Message, want) {
+		t.Errorf("%v\n%s", res.Outcome, res.Message)
+	}
+}
+
+// A socket call right after an injected segment sees its effect.
+func TestSocketCallSeesWhatWasJustSent(t *testing.T) {
+	res := run(t, func(tt *injector.T) {
+		lfd := tt.Listen(8080)
+		c := tt.Dial(8080)
+		c.Send(wire.SYN)
+		c.Expect(BeSegment(Flags(wire.SYN | wire.ACK)))
+		c.Send(wire.ACK)
+		fd := tt.Accept(lfd)
+		tt.Expect(tt.Sockets().SetNonblock(fd, true)).To(gomega.Succeed())
+		c.Send(wire.PSH|wire.ACK, injector.WithPayload([]byte("hello")))
+		b, err := tt.Sockets().Read(tt.Context(), fd, 10)
+		tt.Expect(err).To(gomega.Succeed())
+		tt.Expect(string(b)).To(gomega.Equal("hello"))
+	}, injector.RunOptions{})
+	if res.Outcome != injector.Passed {
+		t.Errorf("%v\n%s", res.Outcome, res.Message)
+	}
+}
+
+// A handshake the target drops (the final ACK lacks the timestamps both ends
+// agreed on, which netstack discards) leaves accept() blocked: that is the
+// target's doing, a failure, not a harness error.
+func TestBlockedAcceptIsAFailure(t *testing.T) {
+	res := run(t, func(tt *injector.T) {
+		lfd := tt.Listen(8080)
+		c := tt.Dial(8080)
+		c.Send(wire.SYN)
+		c.Expect(BeSegment(Flags(wire.SYN | wire.ACK)))
+		c.Send(wire.ACK, injector.WithoutTimestamp())
+		tt.Accept(lfd)
+	}, injector.RunOptions{})
+	if res.Outcome != injector.Failed || !strings.Contains(res.Message, "accept() blocked for 2s: the target never completed it") {
+		t.Errorf("%v\n%s", res.Outcome, res.Message)
+	}
+}
+
+// When the target opens the connection offering every option, the peer's
+// SYN,ACK answers with all of them, and timestamps are on.
+func TestSynAckAnswersOfferedOptions(t *testing.T) {
+	res := run(t, func(tt *injector.T) {
+		fd := tt.Socket()
+		tt.Expect(tt.Sockets().SetNonblock(fd, true)).To(gomega.Succeed())
+		c := tt.Await()
+		tt.Sockets().Connect(tt.Context(), fd, c.PeerAddrPort())
+		c.Expect(BeSegment(Flags(wire.SYN), HasOptionKind(wire.KindTimestamps)))
+		full := c.Send(wire.SYN | wire.ACK)
+		tt.Expect(full.Options).To(gomega.HaveLen(5))
+		tt.Expect(c.Timestamps()).To(gomega.BeTrue())
+
+	}, injector.RunOptions{})
+	if res.Outcome != injector.Passed {
+		t.Errorf("%v\n%s", res.Outcome, res.Message)
+	}
+}
+
+func TestPeerPortsWrapWithinRange(t *testing.T) {
+	inst, err := netstack(t).New(context.Background(), targets.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Close()
+	p := injector.NewPeer(inst, injector.IPv4)
+	seen := map[uint16]bool{}
+	for i := 0; i < 70000; i++ {
+		port := p.Dial(80).PeerPort
+		if port < 40000 {
+			t.Fatalf("dial %d got port %d", i, port)
+		}
+		seen[port] = true
+	}
+	if len(seen) != 65535-40000+1 {
+		t.Errorf("%d distinct ports", len(seen))
+	}
 }

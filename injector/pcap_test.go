@@ -46,7 +46,7 @@ func TestPcapHasBothDirectionsOnTheInstanceClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := c.TryExpect(ctx, BeSegment(Flags(wire.SYN|wire.ACK)))
+	again, err := c.TryExpectAfter(ctx, time.Second, BeSegment(Flags(wire.SYN|wire.ACK)))
 	if err != nil {
 		t.Fatal(err)
 	}

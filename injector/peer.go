@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/tcpconform/tcpconform/state"
 	"github.com/tcpconform/tcpconform/targets"
 	"github.com/tcpconform/tcpconform/wire"
 )
@@ -33,6 +34,11 @@ func (f Family) String() string { return fmt.Sprintf("IPv%d", int(f)) }
 // segment before it reports that nothing arrived.
 const DefaultExpectTimeout = 3 * time.Second
 
+// DefaultTolerance is how far from its due time a segment may leave and still
+// count as on time: packetdrill's model of timing, with a margin wider than
+// its 4 ms default for targets on a real clock.
+const DefaultTolerance = 10 * time.Millisecond
+
 // Peer is the harness's side of the wire for one instance: it owns the
 // capture stream and the pcap, and makes connections.
 type Peer struct {
@@ -50,8 +56,11 @@ type Peer struct {
 	nextPort uint16
 	nextISN  uint32
 
-	// ExpectTimeout bounds each Expect in instance time.
+	// ExpectTimeout bounds each Expect in instance time. It is longer than
+	// Tolerance so that a late segment is shown, not just missed.
 	ExpectTimeout time.Duration
+	// Tolerance is how far from its due time a segment may leave.
+	Tolerance time.Duration
 }
 
 // Arrival is one packet the target sent, decoded. Err is set when it did not
@@ -72,9 +81,10 @@ func NewPeer(inst targets.Instance, family Family) *Peer {
 		family:        family,
 		start:         inst.Clock().Now(),
 		rec:           &Recorder{},
-		nextPort:      40000,
+		nextPort:      firstPeerPort,
 		nextISN:       1000000,
 		ExpectTimeout: DefaultExpectTimeout,
+		Tolerance:     DefaultTolerance,
 	}
 }
 
@@ -205,10 +215,32 @@ func (p *Peer) next(ctx context.Context, filter func(Arrival) bool, within time.
 	}
 }
 
-// allocPort returns a fresh port for the peer's side of a connection.
+// state returns the target's state for t, or state.Unknown when the target
+// cannot tell.
+func (p *Peer) state(t targets.Tuple) state.State {
+	p.clock.Settle()
+	s, ok := p.inst.State(t)
+	if !ok {
+		return state.Unknown
+	}
+	return s
+}
+
+// First and last port the peer uses for its side of connections.
+const (
+	firstPeerPort = 40000
+	lastPeerPort  = 65535
+)
+
+// allocPort returns the next port for the peer's side of a connection,
+// wrapping round within firstPeerPort..lastPeerPort.
 func (p *Peer) allocPort() uint16 {
 	port := p.nextPort
-	p.nextPort++
+	if port == lastPeerPort {
+		p.nextPort = firstPeerPort
+	} else {
+		p.nextPort++
+	}
 	return port
 }
 

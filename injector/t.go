@@ -2,6 +2,7 @@ package injector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"path/filepath"
@@ -36,6 +37,7 @@ type Reporter interface {
 // assertions, and the three ways a case can end early.
 type T struct {
 	ctx     context.Context
+	target  string
 	c       *Case
 	peer    *Peer
 	rep     Reporter
@@ -54,6 +56,16 @@ func (t *T) Peer() *Peer { return t.peer }
 
 // Case returns the case being run.
 func (t *T) Case() *Case { return t.c }
+
+// Profile returns what the reference expects of this target (see
+// expectations.Profile), adjusted for the case's own Config.
+func (t *T) Profile() expectations.Profile {
+	p := expectations.ProfileFor(t.target)
+	if t.c.Config.TimeWait != 0 {
+		p.TimeWait = t.c.Config.TimeWait
+	}
+	return p
+}
 
 // Expect starts a Gomega assertion whose failure fails the case as
 // nonconformance.
@@ -123,6 +135,14 @@ func (c *TConn) Expect(m types.GomegaMatcher) expectations.Observed {
 	return o
 }
 
+// ExpectAfter consumes the next segment on the connection and fails the case
+// unless it matches m and leaves d from now (see Conn.TryExpectAfter).
+func (c *TConn) ExpectAfter(d time.Duration, m types.GomegaMatcher) expectations.Observed {
+	o, err := c.TryExpectAfter(c.t.ctx, d, m)
+	c.t.check(err)
+	return o
+}
+
 // ExpectNothing fails the case if the target sends anything on the
 // connection in the next d of instance time.
 func (c *TConn) ExpectNothing(d time.Duration) {
@@ -154,18 +174,26 @@ func (t *T) must(call string, err error) {
 	if errno, ok := err.(syscall.Errno); ok {
 		t.fail(fmt.Sprintf("%s failed: %s (%d)", call, errnoName(errno), int(errno)))
 	}
+	if errors.Is(err, context.DeadlineExceeded) && t.ctx.Err() == nil {
+		t.fail(fmt.Sprintf("%s blocked for %v: the target never completed it", call, BlockingCallLimit))
+	}
 	t.rep.Error((&HarnessError{Where: caller(), Err: fmt.Errorf("%s: %w", call, err)}).Error())
+}
+
+// BlockingCallLimit bounds, in wall time, a blocking socket call made through
+// T. A case runs on one goroutine, so whatever such a call waits for is
+// already under way when it is made; if it has not come by then, it will not.
+const BlockingCallLimit = 2 * time.Second
+
+// blocking returns a context for one blocking socket call.
+func (t *T) blocking() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(t.ctx, BlockingCallLimit)
 }
 
 // ListenerState returns the target's state for its listening socket on port,
 // or state.Unknown when the target cannot tell.
 func (t *T) ListenerState(port uint16) state.State {
-	t.peer.clock.Settle()
-	s, ok := t.peer.inst.State(targets.Tuple{Local: netip.AddrPortFrom(t.peer.TargetAddr(), port)})
-	if !ok {
-		return state.Unknown
-	}
-	return s
+	return t.peer.state(targets.Tuple{Local: netip.AddrPortFrom(t.peer.TargetAddr(), port)})
 }
 
 // Socket creates a blocking TCP socket in the peer's family.
@@ -185,14 +213,18 @@ func (t *T) Listen(port uint16) int {
 
 // Accept accepts a connection on a listening socket.
 func (t *T) Accept(fd int) int {
-	nfd, _, err := t.Sockets().Accept(t.ctx, fd)
+	ctx, cancel := t.blocking()
+	defer cancel()
+	nfd, _, err := t.Sockets().Accept(ctx, fd)
 	t.must("accept()", err)
 	return nfd
 }
 
 // Write writes all of b.
 func (t *T) Write(fd int, b []byte) {
-	n, err := t.Sockets().Write(t.ctx, fd, b)
+	ctx, cancel := t.blocking()
+	defer cancel()
+	n, err := t.Sockets().Write(ctx, fd, b)
 	t.must("write()", err)
 	if n != len(b) {
 		t.Fatalf("write() took %d of %d bytes", n, len(b))
@@ -201,7 +233,9 @@ func (t *T) Write(fd int, b []byte) {
 
 // Read reads up to n bytes.
 func (t *T) Read(fd int, n int) []byte {
-	b, err := t.Sockets().Read(t.ctx, fd, n)
+	ctx, cancel := t.blocking()
+	defer cancel()
+	b, err := t.Sockets().Read(ctx, fd, n)
 	t.must("read()", err)
 	return b
 }

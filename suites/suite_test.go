@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
@@ -92,5 +91,4 @@ func TestCasesAreLabelled(t *testing.T) {
 			t.Errorf("%s (%s) needs a transition id and an RFC 9293 section among its labels %v", c.FullName(), c.Location, c.Labels)
 		}
 	}
-	_ = time.Second
 }

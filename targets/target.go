@@ -42,8 +42,7 @@ type Config struct {
 	// default seed, so runs are reproducible unless asked otherwise.
 	Seed uint64
 	// TimeWait, when non-zero, asks for a TIME-WAIT duration other than the
-	// target's default. Targets that cannot change it ignore it and report
-	// the duration they use in Capabilities.TimeWait.
+	// target's default. Targets that cannot change it ignore it.
 	TimeWait time.Duration
 }
 
@@ -93,8 +92,6 @@ type Capabilities struct {
 	// SynReceivedState: State also sees passive children in SYN-RECEIVED,
 	// before accept.
 	SynReceivedState bool
-	// TimeWait is how long this instance keeps a connection in TIME-WAIT.
-	TimeWait time.Duration
 }
 
 // Packet is one raw IP datagram the stack sent, stamped with the instance

@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,9 +31,9 @@ import (
 
 // Exit statuses.
 const (
-	exitOK          = 0
-	exitNonconform  = 1
-	exitUsageOrHarn = 2
+	exitOK             = 0
+	exitNonconformance = 1
+	exitError          = 2 // a usage or harness error
 )
 
 const usage = `usage: tcpconform <command> [flags]
@@ -56,7 +57,7 @@ func main() {
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return exitUsageOrHarn
+		return exitError
 	}
 	switch args[0] {
 	case "run":
@@ -70,20 +71,24 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "tcpconform: unknown command %q\n\n%s", args[0], usage)
-	return exitUsageOrHarn
+	return exitError
 }
 
-// parse parses flags, reporting errors and stray arguments as usage errors.
-func parse(fs *flag.FlagSet, args []string, stderr io.Writer) bool {
+// parse parses flags. When it reports false the command ends with the status
+// it returns: 0 after -h, exitError for bad flags and stray arguments.
+func parse(fs *flag.FlagSet, args []string, stderr io.Writer) (int, bool) {
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
-		return false
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitError, false
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "tcpconform %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		return false
+		return exitError, false
 	}
-	return true
+	return exitOK, true
 }
 
 // selectCases returns the built-in cases whose full name or a label matches
@@ -110,26 +115,26 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	pcapDir := fs.String("pcap", filepath.Join("out", "pcap"), "directory for the pcap of every failing case")
 	timeout := fs.Duration("timeout", injector.DefaultCaseTimeout, "wall-time limit per case")
 	verbose := fs.Bool("v", false, "print the labels and location of every case")
-	if !parse(fs, args, stderr) {
-		return exitUsageOrHarn
+	if code, ok := parse(fs, args, stderr); !ok {
+		return code
 	}
 	tgt, err := targets.Lookup(*targetName)
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpconform run: -target: %v\n", err)
-		return exitUsageOrHarn
+		return exitError
 	}
 	if err := tgt.Available(); err != nil {
 		fmt.Fprintf(stderr, "tcpconform run: target %s cannot run here: %v\n", tgt.Name(), err)
-		return exitUsageOrHarn
+		return exitError
 	}
 	cases, err := selectCases(*pattern)
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpconform run: %v\n", err)
-		return exitUsageOrHarn
+		return exitError
 	}
 	if len(cases) == 0 {
 		fmt.Fprintf(stderr, "tcpconform run: no case matches -run %q\n", *pattern)
-		return exitUsageOrHarn
+		return exitError
 	}
 
 	opts := injector.RunOptions{Seed: *seed, PcapDir: *pcapDir, Timeout: *timeout}
@@ -156,9 +161,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout, summary)
 	switch {
 	case counts[injector.Errored] > 0 || ctx.Err() != nil:
-		return exitUsageOrHarn
+		return exitError
 	case counts[injector.Failed] > 0:
-		return exitNonconform
+		return exitNonconformance
 	}
 	return exitOK
 }
@@ -166,13 +171,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func cmdList(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
 	pattern := fs.String("run", "", "list only cases whose name or labels match this regexp")
-	if !parse(fs, args, stderr) {
-		return exitUsageOrHarn
+	if code, ok := parse(fs, args, stderr); !ok {
+		return code
 	}
 	cases, err := selectCases(*pattern)
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpconform list: %v\n", err)
-		return exitUsageOrHarn
+		return exitError
 	}
 	for _, c := range cases {
 		fmt.Fprintf(stdout, "%s\n    %s  %s\n", c.FullName(), c.Location, strings.Join(c.Labels, " "))
@@ -182,8 +187,8 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 
 func cmdTargets(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("targets", flag.ContinueOnError)
-	if !parse(fs, args, stderr) {
-		return exitUsageOrHarn
+	if code, ok := parse(fs, args, stderr); !ok {
+		return code
 	}
 	for _, t := range targets.All() {
 		status := "available"

@@ -65,6 +65,14 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+func TestHelpIsNotAnError(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"run", "-h"}, {"list", "-h"}, {"targets", "-h"}} {
+		if code, _, _ := runMain(args...); code != 0 {
+			t.Errorf("%q: exit %d, want 0", args, code)
+		}
+	}
+}
+
 func TestTargets(t *testing.T) {
 	code, out, _ := runMain("targets")
 	if code != 0 || !strings.Contains(out, "netstack   available") {

@@ -43,7 +43,6 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
-	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -59,9 +58,6 @@ func init() { targets.Register(Target{}) }
 
 // nicID is the stack's only NIC.
 const nicID tcpip.NICID = 1
-
-// defaultTimeWait is netstack's TIME-WAIT duration (tcp.DefaultTCPTimeWaitTimeout).
-const defaultTimeWait = 60 * time.Second
 
 var addrs = targets.Addrs{
 	Local4: netip.MustParseAddr("192.0.2.1"),
@@ -128,16 +124,11 @@ func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, er
 		{Destination: header.IPv4EmptySubnet, NIC: nicID},
 		{Destination: header.IPv6EmptySubnet, NIC: nicID},
 	})
-	in.timeWait = defaultTimeWait
 	if cfg.TimeWait > 0 {
 		opt := tcpip.TCPTimeWaitTimeoutOption(cfg.TimeWait)
 		if err := in.s.SetTransportProtocolOption(tcp.ProtocolNumber, &opt); err != nil {
 			return fail("set TIME-WAIT timeout", err)
 		}
-	}
-	var tw tcpip.TCPTimeWaitTimeoutOption
-	if err := in.s.TransportProtocolOption(tcp.ProtocolNumber, &tw); err == nil && tw > 0 {
-		in.timeWait = time.Duration(tw)
 	}
 	return in, nil
 }
@@ -148,8 +139,6 @@ type instance struct {
 	vc   *vclock
 	link *stampedLink
 
-	timeWait time.Duration
-
 	closeOnce sync.Once
 	closedMu  sync.RWMutex
 	closed    bool
@@ -158,9 +147,9 @@ type instance struct {
 	mu  sync.Mutex
 	fds map[int]*socket
 	// known holds every TCP endpoint this instance has met: created or
-	// accepted by Sockets, found registered with the stack by Settle or
-	// State, or reached from the probe. Keeping them lets State read the
-	// state of a closed or orphaned endpoint.
+	// accepted by Sockets, or found registered with the stack by Settle or
+	// State. Keeping them lets State read the state of a closed or orphaned
+	// endpoint. (The probe keeps its own records, in probed.)
 	known map[*tcp.Endpoint]struct{}
 
 	// probeMu guards probed; the probe runs on stack goroutines with the
@@ -186,7 +175,6 @@ func (in *instance) Capabilities() targets.Capabilities {
 		VirtualTime:      true,
 		State:            true,
 		SynReceivedState: true,
-		TimeWait:         in.timeWait,
 	}
 }
 

@@ -148,7 +148,7 @@ func TestRegistered(t *testing.T) {
 	}
 	e := newEnv(t, targets.Config{})
 	c := e.in.Capabilities()
-	want := targets.Capabilities{IPv4: true, IPv6: true, VirtualTime: true, State: true, SynReceivedState: true, TimeWait: 60 * time.Second}
+	want := targets.Capabilities{IPv4: true, IPv6: true, VirtualTime: true, State: true, SynReceivedState: true}
 	if c != want {
 		t.Fatalf("capabilities %+v", c)
 	}
@@ -157,10 +157,6 @@ func TestRegistered(t *testing.T) {
 	}
 	if e.in.Addrs() != addrs {
 		t.Fatal("addrs")
-	}
-	e2 := newEnv(t, targets.Config{TimeWait: 5 * time.Second})
-	if tw := e2.in.Capabilities().TimeWait; tw != 5*time.Second {
-		t.Fatalf("TimeWait %v", tw)
 	}
 	// Nothing is sent at start-up, and no timer is armed.
 	e.expectNone()
@@ -729,7 +725,7 @@ func TestProbe(t *testing.T) {
 	in.probeMu.Lock()
 	rec, ok := in.probed[targets.Tuple{Local: local4, Remote: peer4}]
 	in.probeMu.Unlock()
-	if !ok || rec.ep == nil || mapState(rec.state) != state.Established {
+	if !ok || rec.ep == nil || mapState(rec.ep.EndpointState()) != state.Established {
 		t.Fatalf("probe record %+v %v", rec, ok)
 	}
 }

@@ -31,9 +31,15 @@ type socket struct {
 // sockets is the instance's targets.Sockets: BSD calls on netstack endpoints
 // (tcpip.Endpoint plus waiter queues, never gonet, whose deadlines run on wall
 // time). Errors for the script are syscall.Errno. Descriptors are the lowest
-// free number from 3 up. Blocking calls wait in wall time for the stack's
-// goroutines, until ctx is done; on the virtual clock nothing a timer does
-// happens meanwhile, so a call that needs a timer to fire waits for ctx.
+// free number from 3 up.
+//
+// Every call settles the stack first, so it sees the effect of every segment
+// injected before it: a read right after the peer's data finds the data.
+// Blocking calls wait in wall time for the stack's goroutines, until ctx is
+// done; on the virtual clock nothing a timer does happens meanwhile, so a call
+// that needs a timer to fire waits for ctx. Blocking calls thus suit a caller
+// that injects from another goroutine meanwhile, as packetdrill's blocking
+// system calls do.
 // Calls may come from several goroutines; the fd table is locked, but calls on
 // one descriptor should not overlap.
 type sockets struct{ in *instance }
@@ -41,6 +47,7 @@ type sockets struct{ in *instance }
 var _ targets.Sockets = sockets{}
 
 func (k sockets) get(fd int) (*socket, error) {
+	k.in.settle()
 	k.in.mu.Lock()
 	defer k.in.mu.Unlock()
 	so, ok := k.in.fds[fd]

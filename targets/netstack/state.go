@@ -48,10 +48,10 @@ func mapState(s tcp.EndpointState) state.State {
 	return state.Unknown
 }
 
-// probeRecord is what the TCP probe last saw for a 4-tuple.
+// probeRecord is what the TCP probe last saw for a 4-tuple: the endpoint,
+// whose state State reads live, or nil if the probe could not find it.
 type probeRecord struct {
-	ep    *tcp.Endpoint // nil if the probe could not find the endpoint
-	state tcp.EndpointState
+	ep *tcp.Endpoint
 }
 
 // probe is installed with tcp.NewProtocolProbe. Netstack calls it on a
@@ -77,7 +77,7 @@ func (in *instance) probe(st *tcp.TCPEndpointState) {
 	}
 	for _, p := range protos {
 		if te, ok := in.s.FindTransportEndpoint(p, tcp.ProtocolNumber, id, nicID).(*tcp.Endpoint); ok {
-			rec = probeRecord{ep: te, state: te.EndpointState()}
+			rec = probeRecord{ep: te}
 			break
 		}
 	}
@@ -103,7 +103,7 @@ func (in *instance) remember(eps []stack.TransportEndpoint) {
 //     children in SYN-RECEIVED before accept (netstack registers a child as
 //     soon as the SYN arrives) and connections in TIME-WAIT;
 //  2. every endpoint the instance has met before (made or accepted by
-//     Sockets, seen registered earlier, reached by the probe), whose state
+//     Sockets, or seen registered by an earlier Settle or State), whose state
 //     can still be read after the application closed it or netstack
 //     unregistered it;
 //  3. the probe's record for the tuple.

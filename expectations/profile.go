@@ -1,0 +1,50 @@
+package expectations
+
+import "time"
+
+// MSL is the maximum segment lifetime RFC 9293 section 3.4.2 assumes.
+const MSL = 2 * time.Minute
+
+// Profile is what the reference expects of one target where the RFCs leave a
+// choice, or where the target departs from them on purpose and says so. Cases
+// read their expectations from the profile, never from what the target
+// reports about itself, so a target cannot pass by describing its own fault.
+type Profile struct {
+	Target string
+	// TimeWait is how long a connection stays in TIME-WAIT.
+	TimeWait time.Duration
+	// Deviations say, one line each, where and why the profile departs from
+	// RFC 9293.
+	Deviations []string
+}
+
+// Reference is the profile of a stack that does what RFC 9293 says.
+var Reference = Profile{
+	Target: "rfc9293",
+	// RFC 9293 section 3.10.8 (TIME-WAIT timeout): 2 MSL.
+	TimeWait: 2 * MSL,
+}
+
+var profiles = map[string]Profile{
+	"netstack": {
+		Target:   "netstack",
+		TimeWait: 60 * time.Second,
+		Deviations: []string{
+			"TIME-WAIT lasts 60 s, as on Linux, not 2 MSL (4 min; RFC 9293 section 3.10.8)",
+			"no delayed ACK: data is acknowledged at once (RFC 9293 section 3.8.6.3 allows delay, SHLD-18)",
+			"once timestamps are negotiated, a segment without them is dropped, the handshake's final ACK included (RFC 7323 section 3.2 allows it)",
+			"a retransmitted SYN,ACK repeats the first one's TSval",
+		},
+	},
+}
+
+// ProfileFor returns the profile of the named target, or Reference for a
+// target that has none.
+func ProfileFor(target string) Profile {
+	if p, ok := profiles[target]; ok {
+		return p
+	}
+	p := Reference
+	p.Target = target
+	return p
+}
