@@ -70,10 +70,7 @@ func SeqNum(v seq.Value) Field {
 // Ack wants the ACK bit and the acknowledgment number IRS+off, relative to the
 // peer's initial sequence number: Ack(1) acknowledges the peer's SYN.
 func Ack(off int64) Field {
-	return mk("ack", relWant("IRS", off), func(o Observed) (bool, string) {
-		if o.Segment.Flags&wire.ACK == 0 {
-			return false, "none (ACK bit clear)"
-		}
+	return ackField(relWant("IRS", off), func(o Observed) (bool, string) {
 		got := o.Base.relAck(o.Segment.Ack)
 		if !o.Base.KnownIRS {
 			return false, got + ", and the peer's ISN is not known"
@@ -84,11 +81,19 @@ func Ack(off int64) Field {
 
 // AckNum wants the ACK bit and the absolute acknowledgment number v.
 func AckNum(v seq.Value) Field {
-	return mk("ack", fmt.Sprint(uint32(v)), func(o Observed) (bool, string) {
+	return ackField(fmt.Sprint(uint32(v)), func(o Observed) (bool, string) {
+		return o.Segment.Ack == v, fmt.Sprint(uint32(o.Segment.Ack))
+	})
+}
+
+// ackField checks the acknowledgment number with fn, once the ACK bit is
+// known to be set: without it the field carries no acknowledgment.
+func ackField(want string, fn func(Observed) (bool, string)) Field {
+	return mk("ack", want, func(o Observed) (bool, string) {
 		if o.Segment.Flags&wire.ACK == 0 {
 			return false, "none (ACK bit clear)"
 		}
-		return o.Segment.Ack == v, fmt.Sprint(uint32(o.Segment.Ack))
+		return fn(o)
 	})
 }
 

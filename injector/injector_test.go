@@ -172,18 +172,21 @@ func netipPort(p *injector.Peer, port uint16) netip.AddrPort {
 	return netip.AddrPortFrom(p.TargetAddr(), port)
 }
 
+// handshakeStarted listens on 8080, sends a SYN to it and consumes the
+// SYN,ACK. It returns the listener and the connection.
+func handshakeStarted(tt *injector.T) (int, *injector.TConn) {
+	lfd := tt.Listen(8080)
+	c := tt.Dial(8080)
+	c.Send(wire.SYN)
+	c.Expect(BeSegment(Flags(wire.SYN | wire.ACK)))
+	return lfd, c
+}
+
 // A retransmission is not the prompt reply: Expect judges time as well as
 // fields, and ExpectAfter wants the segment when it is due, not before.
 func TestTiming(t *testing.T) {
-	handshakeStarted := func(tt *injector.T) *injector.TConn {
-		tt.Listen(8080)
-		c := tt.Dial(8080)
-		c.Send(wire.SYN)
-		c.Expect(BeSegment(Flags(wire.SYN | wire.ACK)))
-		return c
-	}
 	res := run(t, func(tt *injector.T) {
-		c := handshakeStarted(tt)
+		_, c := handshakeStarted(tt)
 		c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1))) // the retransmission, 1 s on
 	}, injector.RunOptions{})
 	want := "segment arrived late\n  expected  flags S., seq ISS+0, ack IRS+1, by +0.010000 s\n  actual    192.0.2.1.8080 > 192.0.2.2.40000: Flags [S.]"
@@ -192,7 +195,7 @@ func TestTiming(t *testing.T) {
 	}
 
 	res = run(t, func(tt *injector.T) {
-		c := handshakeStarted(tt)
+		_, c := handshakeStarted(tt)
 		c.ExpectAfter(2*time.Second, BeSegment(Flags(wire.SYN|wire.ACK)))
 	}, injector.RunOptions{})
 	if res.Outcome != injector.Failed || !strings.Contains(res.Message, "segment arrived early\n  expected  flags S., at +2.000000 s ± 10ms") {
@@ -200,7 +203,7 @@ func TestTiming(t *testing.T) {
 	}
 
 	res = run(t, func(tt *injector.T) {
-		c := handshakeStarted(tt)
+		_, c := handshakeStarted(tt)
 		c.ExpectAfter(time.Second, BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
 		c.ExpectAfter(2*time.Second, BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
 	}, injector.RunOptions{})
@@ -226,10 +229,7 @@ func TestExpectNothingNamesEarlierSegments(t *testing.T) {
 // A socket call right after an injected segment sees its effect.
 func TestSocketCallSeesWhatWasJustSent(t *testing.T) {
 	res := run(t, func(tt *injector.T) {
-		lfd := tt.Listen(8080)
-		c := tt.Dial(8080)
-		c.Send(wire.SYN)
-		c.Expect(BeSegment(Flags(wire.SYN | wire.ACK)))
+		lfd, c := handshakeStarted(tt)
 		c.Send(wire.ACK)
 		fd := tt.Accept(lfd)
 		tt.Expect(tt.Sockets().SetNonblock(fd, true)).To(gomega.Succeed())
@@ -248,10 +248,7 @@ func TestSocketCallSeesWhatWasJustSent(t *testing.T) {
 // target's doing, a failure, not a harness error.
 func TestBlockedAcceptIsAFailure(t *testing.T) {
 	res := run(t, func(tt *injector.T) {
-		lfd := tt.Listen(8080)
-		c := tt.Dial(8080)
-		c.Send(wire.SYN)
-		c.Expect(BeSegment(Flags(wire.SYN | wire.ACK)))
+		lfd, c := handshakeStarted(tt)
 		c.Send(wire.ACK, injector.WithoutTimestamp())
 		tt.Accept(lfd)
 	}, injector.RunOptions{})

@@ -453,24 +453,21 @@ func (k sockets) GetsockoptInt(fd, level, name int) (int, error) {
 
 // LocalAddr implements targets.Sockets (getsockname).
 func (k sockets) LocalAddr(fd int) (netip.AddrPort, error) {
-	so, err := k.get(fd)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	fa, e := so.ep.GetLocalAddress()
-	if e != nil {
-		return netip.AddrPort{}, toErr(e)
-	}
-	return sockAddr(so.domain, fa), nil
+	return k.addr(fd, tcpip.Endpoint.GetLocalAddress)
 }
 
 // RemoteAddr implements targets.Sockets (getpeername).
 func (k sockets) RemoteAddr(fd int) (netip.AddrPort, error) {
+	return k.addr(fd, tcpip.Endpoint.GetRemoteAddress)
+}
+
+// addr reads one of the socket's addresses with get.
+func (k sockets) addr(fd int, get func(tcpip.Endpoint) (tcpip.FullAddress, tcpip.Error)) (netip.AddrPort, error) {
 	so, err := k.get(fd)
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
-	fa, e := so.ep.GetRemoteAddress()
+	fa, e := get(so.ep)
 	if e != nil {
 		return netip.AddrPort{}, toErr(e)
 	}
