@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,9 +40,27 @@ func envOr(key, def string) string {
 // reports apart from failures.
 type ginkgoReporter struct{}
 
-func (ginkgoReporter) Fail(msg string)  { Fail(msg, 2) }
-func (ginkgoReporter) Skip(msg string)  { Skip(msg, 2) }
+func (ginkgoReporter) Fail(msg string)  { Fail(msg, caseFrame()) }
+func (ginkgoReporter) Skip(msg string)  { Skip(msg, caseFrame()) }
 func (ginkgoReporter) Error(msg string) { panic(msg) }
+
+// caseFrame counts the frames from the reporter method that calls it up to
+// the case body's own, so that Ginkgo reports the case's line rather than
+// the engine's.
+func caseFrame() int {
+	pcs := make([]uintptr, 64)
+	n := runtime.Callers(2, pcs) // from the reporter method
+	frames := runtime.CallersFrames(pcs[:n])
+	for i := 0; ; i++ {
+		f, more := frames.Next()
+		if strings.HasPrefix(f.Function, "github.com/tcpconform/tcpconform/suites.") {
+			return i
+		}
+		if !more {
+			return 1
+		}
+	}
+}
 
 // location turns a case's "suites/file.go:line" into a Ginkgo code location,
 // so that reports and --focus-file point at the case.
