@@ -52,7 +52,6 @@ type Conn struct {
 	Window uint16
 
 	tsOffered bool   // the peer sent TS on its SYN or SYN,ACK
-	tsSeen    bool   // the target sent TS on its SYN or SYN,ACK
 	tsRecent  uint32 // the last TSval from the target, to echo
 
 	// offered holds the option kinds of the target's SYN or SYN,ACK.
@@ -88,7 +87,7 @@ func (c *Conn) Tuple() targets.Tuple {
 
 // Timestamps reports whether both ends offered the timestamps option
 // (RFC 7323 section 3.2), so that every later segment carries it.
-func (c *Conn) Timestamps() bool { return c.tsOffered && c.tsSeen }
+func (c *Conn) Timestamps() bool { return c.tsOffered && c.offered[wire.KindTimestamps] }
 
 // State returns the target's state for the connection, or state.Unknown when
 // the target cannot tell.
@@ -332,7 +331,6 @@ func (c *Conn) received(s wire.Segment) {
 		for _, o := range s.Options {
 			c.offered[o.Kind()] = true
 		}
-		c.tsSeen = c.offered[wire.KindTimestamps]
 	}
 	if o, ok := s.Option(wire.KindTimestamps); ok {
 		c.tsRecent = o.(wire.Timestamps).Val
