@@ -217,3 +217,43 @@ func clip(b []byte) []byte {
 	}
 	return b
 }
+
+// Urgent wants the urgent pointer u.
+func Urgent(u uint16) Field {
+	return mk("urg", fmt.Sprint(u), func(o Observed) (bool, string) {
+		return o.Segment.Urgent == u, fmt.Sprint(o.Segment.Urgent)
+	})
+}
+
+// TOS wants the whole IPv4 TOS or IPv6 traffic class byte b.
+func TOS(b uint8) Field {
+	return mk("tos", fmt.Sprintf("0x%02x", b), func(o Observed) (bool, string) {
+		return o.Segment.IP.TOS == b, fmt.Sprintf("0x%02x", o.Segment.IP.TOS)
+	})
+}
+
+// ECT wants either ECN-capable codepoint, ECT(0) or ECT(1).
+func ECT() Field {
+	return mk("ecn", "1 or 2 (ECT)", func(o Observed) (bool, string) {
+		e := o.Segment.IP.ECN()
+		return e == 1 || e == 2, fmt.Sprint(e)
+	})
+}
+
+// OptionsLike wants the option list opts kind for kind in order, with equal
+// values, except that timestamp values are not compared (packetdrill does not
+// compare TSval unless asked, and never TSecr).
+func OptionsLike(opts ...wire.Option) Field {
+	return mk("options", wire.OptionsString(opts), func(o Observed) (bool, string) {
+		got := o.Segment.Options
+		same := len(got) == len(opts)
+		for i := 0; same && i < len(opts); i++ {
+			if opts[i].Kind() == wire.KindTimestamps {
+				same = got[i].Kind() == wire.KindTimestamps
+				continue
+			}
+			same = reflect.DeepEqual(got[i], opts[i])
+		}
+		return same, wire.OptionsString(got)
+	})
+}

@@ -3,6 +3,7 @@ package injector
 import (
 	"context"
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -79,6 +80,10 @@ type RunOptions struct {
 	PcapDir string
 	// Timeout bounds each case in wall time; zero means DefaultCaseTimeout.
 	Timeout time.Duration
+	// Verbose keeps one line per packet of each case in Result.Log (Run),
+	// or writes them to Log (Start).
+	Verbose bool
+	Log     io.Writer
 }
 
 // DefaultCaseTimeout bounds a case in wall time, so a target that hangs fails
@@ -107,6 +112,7 @@ func Start(ctx context.Context, tgt targets.Target, c *Case, rep Reporter, o Run
 		rep.Skip(why)
 	}
 	t := &T{ctx: ctx, target: tgt.Name(), c: c, peer: NewPeer(inst, c.Family), rep: rep, pcapDir: o.PcapDir}
+	t.peer.Log = o.Log
 	t.g = gomega.NewGomega(func(message string, _ ...int) { t.fail(message) })
 	return t, cleanup
 }
@@ -118,6 +124,8 @@ type Result struct {
 	Message string
 	Elapsed time.Duration
 	Pcap    string
+	// Log holds the packet lines when RunOptions.Verbose was set.
+	Log string
 }
 
 // runReporter records the outcome and leaves the case's goroutine.
@@ -143,6 +151,10 @@ func Run(ctx context.Context, tgt targets.Target, c *Case, o RunOptions) Result 
 	defer cancel()
 
 	res := &Result{Case: c, Outcome: Passed}
+	var log strings.Builder
+	if o.Verbose {
+		o.Log = &log
+	}
 	begin := time.Now()
 	done := make(chan struct{})
 	var t *T
@@ -177,6 +189,7 @@ func Run(ctx context.Context, tgt targets.Target, c *Case, o RunOptions) Result 
 		}
 	}
 	res.Elapsed = time.Since(begin)
+	res.Log = log.String()
 	if t != nil {
 		res.Pcap = t.PcapPath
 	}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"time"
 
@@ -61,6 +62,8 @@ type Peer struct {
 	ExpectTimeout time.Duration
 	// Tolerance is how far from its due time a segment may leave.
 	Tolerance time.Duration
+	// Log, when set, receives one line per packet injected or captured.
+	Log io.Writer
 }
 
 // Arrival is one packet the target sent, decoded. Err is set when it did not
@@ -132,7 +135,15 @@ func (p *Peer) Inject(s wire.Segment, f wire.Faults) error {
 		return err
 	}
 	p.rec.Add(p.clock.Now(), true, b)
+	p.log("<", p.clock.Now(), s)
 	return p.link.Inject(b)
+}
+
+// log writes one packet line: direction, time since the start, segment.
+func (p *Peer) log(dir string, at time.Time, s wire.Segment) {
+	if p.Log != nil {
+		fmt.Fprintf(p.Log, "%s +%.6f %v\n", dir, p.Since(at).Seconds(), s)
+	}
 }
 
 // Sleep lets d of instance time pass: the virtual clock is advanced (timers
@@ -160,6 +171,7 @@ func (p *Peer) drain() {
 func (p *Peer) capture(pkt targets.Packet) {
 	p.rec.Add(pkt.At, false, pkt.Data)
 	s, err := wire.Decode(pkt.Data)
+	p.log(">", pkt.At, s)
 	p.pending = append(p.pending, Arrival{At: pkt.At, Segment: s, Raw: pkt.Data, Err: err})
 }
 

@@ -78,13 +78,24 @@ func (t *T) Fatalf(format string, args ...any) { t.fail(fmt.Sprintf(format, args
 func (t *T) Skipf(format string, args ...any) { t.rep.Skip(fmt.Sprintf(format, args...)) }
 
 // Errorf ends the case with a harness error.
-func (t *T) Errorf(format string, args ...any) {
-	t.rep.Error((&HarnessError{Where: caller(), Err: fmt.Errorf(format, args...)}).Error())
+func (t *T) Errorf(format string, args ...any) { t.ErrorAt(caller(), fmt.Errorf(format, args...)) }
+
+// ErrorAt ends the case with a harness (or script) error at where.
+func (t *T) ErrorAt(where string, err error) {
+	t.rep.Error((&HarnessError{Where: where, Err: err}).Error())
 }
 
+// SkipAt ends the case as unsupported on this target, naming the line that
+// needs what the target lacks.
+func (t *T) SkipAt(where, why string) { t.rep.Skip(where + ": " + why) }
+
 // fail reports nonconformance at the case's own line, and writes the pcap.
-func (t *T) fail(msg string) {
-	msg = caller() + ": " + msg
+func (t *T) fail(msg string) { t.FailAt(caller(), msg) }
+
+// FailAt reports nonconformance at where (a file:line of a case or script),
+// and writes the pcap.
+func (t *T) FailAt(where, msg string) {
+	msg = where + ": " + msg
 	if t.pcapDir != "" {
 		path := filepath.Join(t.pcapDir, Slug(t.c.FullName())+".pcap")
 		if err := t.peer.rec.WriteFile(path); err != nil {

@@ -181,6 +181,25 @@ type Sockets interface {
 	RemoteAddr(fd int) (netip.AddrPort, error)
 }
 
+// ErrUnsupported marks what a target cannot do (a sysctl it has no
+// equivalent for, a TCP_INFO field it does not keep). A case or script that
+// needs it is skipped with the reason, never passed or failed.
+var ErrUnsupported = errors.New("unsupported on this target")
+
+// Sysctls is implemented by instances that take Linux sysctl settings
+// ("net.ipv4.tcp_sack", "1") and translate them to their own knobs. Settings
+// without an equivalent return an error wrapping ErrUnsupported.
+type Sysctls interface {
+	SetSysctl(name, value string) error
+}
+
+// TCPInfo is implemented by instances that report the Linux tcp_info fields
+// of a socket ("tcpi_state", "tcpi_snd_cwnd", times in microseconds). The
+// map holds only the fields the target keeps.
+type TCPInfo interface {
+	TCPInfo(fd int) (map[string]int64, error)
+}
+
 // ErrUnavailable wraps the reason a target cannot run here.
 var ErrUnavailable = errors.New("target unavailable")
 

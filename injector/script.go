@@ -1,0 +1,353 @@
+package injector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/tcpconform/tcpconform/script"
+	"github.com/tcpconform/tcpconform/targets"
+)
+
+// IPMode is packetdrill's --ip_version: the family of the wire and of the
+// sockets.
+type IPMode int
+
+const (
+	// IPModeV4: IPv4 sockets, IPv4 on the wire.
+	IPModeV4 IPMode = iota
+	// IPModeV6: IPv6 sockets, IPv6 on the wire.
+	IPModeV6
+	// IPModeV4in6: IPv6 sockets with IPv4-mapped addresses, IPv4 on the
+	// wire.
+	IPModeV4in6
+)
+
+func (m IPMode) String() string {
+	switch m {
+	case IPModeV6:
+		return "ipv6"
+	case IPModeV4in6:
+		return "ipv4-mapped-ipv6"
+	}
+	return "ipv4"
+}
+
+// ParseIPMode reads "4", "6", "4in6" or packetdrill's spellings ("ipv4",
+// "ipv6", "ipv4-mapped-ipv6").
+func ParseIPMode(s string) (IPMode, error) {
+	switch s {
+	case "4", "ipv4":
+		return IPModeV4, nil
+	case "6", "ipv6":
+		return IPModeV6, nil
+	case "4in6", "ipv4-mapped-ipv6":
+		return IPModeV4in6, nil
+	}
+	return 0, fmt.Errorf("unknown IP version %q (want 4, 6 or 4in6)", s)
+}
+
+// Packetdrill's timing defaults (RFC-free: its own model, see
+// docs/design-notes.md): an outbound packet may leave this far from its
+// scripted time, or this share of the scripted gap, whichever is larger.
+const (
+	DefaultToleranceUsecs   = 4000
+	DefaultTolerancePercent = 12.5
+)
+
+// ScriptOptions tune how scripts run. Nil fields leave the script's own
+// header options, or the defaults, in force; set ones override them, as
+// packetdrill's command line does.
+type ScriptOptions struct {
+	IP               *IPMode
+	ToleranceUsecs   *int64
+	TolerancePercent *float64
+}
+
+// ScriptCase turns a parsed script into a case: the family comes from the
+// IP mode, the labels from the script's header comment, and failures point
+// at the script's lines.
+func ScriptCase(f *script.File, o ScriptOptions) (*Case, error) {
+	mode, err := scriptIPMode(f, o)
+	if err != nil {
+		return nil, err
+	}
+	fam := IPv4
+	if mode == IPModeV6 {
+		fam = IPv6
+	}
+	c := &Case{
+		Name:     f.Path,
+		Labels:   append([]string(nil), f.Labels...),
+		Family:   fam,
+		Location: f.Path + ":1",
+	}
+	c.Run = func(t *T) { newScriptRun(t, f, o, mode).run() }
+	return c, nil
+}
+
+func scriptIPMode(f *script.File, o ScriptOptions) (IPMode, error) {
+	if o.IP != nil {
+		return *o.IP, nil
+	}
+	for _, opt := range f.Options {
+		if opt.Name == "ip_version" {
+			m, err := ParseIPMode(opt.Value)
+			if err != nil {
+				return 0, &script.Error{Pos: opt.Pos, Msg: err.Error()}
+			}
+			return m, nil
+		}
+	}
+	return IPModeV4, nil
+}
+
+// scriptRun is one run of a script on one instance.
+type scriptRun struct {
+	t    *T
+	p    *Peer
+	f    *script.File
+	mode IPMode
+	dir  string // the script's directory, for commands that name files
+
+	tolUsecs time.Duration
+	tolPct   float64
+
+	bindPort, connectPort uint16
+
+	// fds maps the script's descriptors to the target's.
+	fds      map[int64]int
+	nonblock map[int]bool // by live fd
+
+	// cur is the connection under test; listening says the socket under
+	// test is a listener, so the next inbound packet makes a new child.
+	cur       *flow
+	listening bool
+
+	ts tsMap
+
+	// Scheduling: anchor is when the previous event finished, prevSched
+	// when it was scheduled; prevInbound whether it was an inbound packet.
+	anchor      time.Duration
+	prevSched   time.Duration
+	prevInbound bool
+
+	blocking *pendingCall
+}
+
+// flow is one connection as the script sees it.
+type flow struct {
+	peerPort, targetPort uint16
+	fd                   int // the target's descriptor, or -1
+
+	remoteISN uint32 // the peer's ISN: the script's own value, sent as is
+
+	// The target's ISN, live and as the script names it.
+	liveLocalISN, scriptLocalISN uint32
+	localKnown                   bool
+}
+
+func newScriptRun(t *T, f *script.File, o ScriptOptions, mode IPMode) *scriptRun {
+	r := &scriptRun{
+		t: t, p: t.peer, f: f, mode: mode, dir: filepath.Dir(f.Path),
+		tolUsecs: DefaultToleranceUsecs * time.Microsecond, tolPct: DefaultTolerancePercent,
+		bindPort: 8080, connectPort: 8080,
+		fds: map[int64]int{}, nonblock: map[int]bool{},
+	}
+	r.applyOptions(o)
+	return r
+}
+
+// where names a script position for messages.
+func (r *scriptRun) where(p script.Pos) string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
+
+// skip ends the run as unsupported on this target.
+func (r *scriptRun) skip(p script.Pos, format string, args ...any) {
+	r.t.SkipAt(r.where(p), fmt.Sprintf(format, args...))
+}
+
+// scriptError ends the run with an error in the script itself.
+func (r *scriptRun) scriptError(p script.Pos, format string, args ...any) {
+	r.t.ErrorAt(r.where(p), fmt.Errorf(format, args...))
+}
+
+// failAt ends the run with nonconformance at a script line.
+func (r *scriptRun) failAt(p script.Pos, format string, args ...any) {
+	r.t.FailAt(r.where(p), fmt.Sprintf(format, args...))
+}
+
+// ignoredOptions are header options that describe packetdrill's own set-up
+// (its addresses, its device) and mean nothing for a harness that brings its
+// own; they are accepted and left alone.
+var ignoredOptions = map[string]bool{
+	"ip_version": true, "local_ip": true, "remote_ip": true, "gateway_ip": true, "netmask_ip": true,
+	"verbose": true, "debug": true, "dry_run": true, "define": true, "speed": true,
+}
+
+func (r *scriptRun) applyOptions(o ScriptOptions) {
+	for _, opt := range r.f.Options {
+		switch {
+		case ignoredOptions[opt.Name]:
+		case opt.Name == "tolerance_usecs":
+			n, err := strconv.ParseInt(opt.Value, 10, 64)
+			if err != nil || n < 0 {
+				r.scriptError(opt.Pos, "--tolerance_usecs=%q: want a number of microseconds", opt.Value)
+			}
+			r.tolUsecs = time.Duration(n) * time.Microsecond
+		case opt.Name == "tolerance_percent":
+			v, err := strconv.ParseFloat(opt.Value, 64)
+			if err != nil || v < 0 {
+				r.scriptError(opt.Pos, "--tolerance_percent=%q: want a percentage", opt.Value)
+			}
+			r.tolPct = v
+		case opt.Name == "bind_port" || opt.Name == "connect_port":
+			n, err := strconv.ParseUint(opt.Value, 10, 16)
+			if err != nil {
+				r.scriptError(opt.Pos, "--%s=%q: want a port", opt.Name, opt.Value)
+			}
+			if opt.Name == "bind_port" {
+				r.bindPort = uint16(n)
+			} else {
+				r.connectPort = uint16(n)
+			}
+		case opt.Name == "tcp_ts_tick_usecs" && (opt.Value == "0" || !opt.HasValue):
+		case opt.Name == "mtu" && opt.Value == "1500":
+		default:
+			r.skip(opt.Pos, "option --%s is not supported by tcpconform", opt.Name)
+		}
+	}
+	if o.ToleranceUsecs != nil {
+		r.tolUsecs = time.Duration(*o.ToleranceUsecs) * time.Microsecond
+	}
+	if o.TolerancePercent != nil {
+		r.tolPct = *o.TolerancePercent
+	}
+}
+
+// run plays the script from its first event to its last.
+func (r *scriptRun) run() {
+	if r.f.Init != nil {
+		r.command(r.f.Init)
+	}
+	for _, ev := range r.f.Events {
+		r.event(ev)
+	}
+	r.awaitBlocking()
+	if r.f.Cleanup != nil {
+		r.command(r.f.Cleanup)
+	}
+}
+
+// isInbound reports whether an event injects a packet.
+func isInbound(ev *script.Event) bool {
+	p, ok := ev.Action.(*script.Packet)
+	return ok && p.Dir == script.Inbound
+}
+
+// schedule returns when an event is due (its window for a range), relative
+// to the start of the script. Relative times count from when the previous
+// event finished, except that consecutive inbound packets count from the
+// previous one's scheduled time, so overhead does not pile up.
+func (r *scriptRun) schedule(ev *script.Event) (start, end time.Duration) {
+	tm := ev.Time
+	base := time.Duration(0)
+	switch tm.Kind {
+	case script.AnyTime:
+		now := r.p.Elapsed()
+		return now, now
+	case script.Relative:
+		base = r.anchor
+		if isInbound(ev) && r.prevInbound {
+			base = r.prevSched
+		}
+	}
+	start = base + tm.Start
+	end = start
+	if tm.Range {
+		end = base + tm.End
+	}
+	return start, end
+}
+
+// tolerance is packetdrill's: the larger of the absolute tolerance and the
+// percentage of the gap since the previous event's scheduled time.
+func (r *scriptRun) tolerance(gap time.Duration) time.Duration {
+	pct := time.Duration(float64(gap) * r.tolPct / 100)
+	return max(r.tolUsecs, pct)
+}
+
+func (r *scriptRun) event(ev *script.Event) {
+	start, end := r.schedule(ev)
+	tol := r.tolerance(start - r.prevSched)
+	r.pollBlocking()
+	if pkt, ok := ev.Action.(*script.Packet); !ok || pkt.Dir == script.Inbound {
+		r.waitUntil(start)
+	}
+	switch a := ev.Action.(type) {
+	case *script.Packet:
+		r.packet(ev, a, start, end, tol)
+	case *script.Syscall:
+		r.syscall(ev, a, start)
+	case *script.Command:
+		r.command(a)
+	case *script.Code:
+		r.code(a)
+	}
+	r.prevSched = start
+	r.prevInbound = isInbound(ev)
+	r.anchor = r.p.Elapsed()
+	if ev.Time.Blocking {
+		// Later relative times count from a blocking call's start.
+		r.anchor = start
+	}
+}
+
+// waitUntil lets instance time pass until t (since the start).
+func (r *scriptRun) waitUntil(t time.Duration) {
+	for {
+		now := r.p.Elapsed()
+		if now >= t {
+			return
+		}
+		if err := r.p.Sleep(r.t.ctx, t-now); err != nil {
+			r.t.ErrorAt(r.where(r.f.Events[0].Pos), err)
+		}
+		r.pollBlocking()
+	}
+}
+
+// fdOf resolves a script descriptor argument.
+func (r *scriptRun) fdOf(e script.Expr) (int, error) {
+	n, err := r.intArg(e)
+	if err != nil {
+		return 0, err
+	}
+	if fd, ok := r.fds[n]; ok {
+		return fd, nil
+	}
+	return 0, fmt.Errorf("descriptor %d was not opened by the script", n)
+}
+
+// peerAddr and targetAddr are the addresses as the target's sockets see them
+// in the run's IP mode.
+func (r *scriptRun) sockAddr(a netip.Addr, port uint16) netip.AddrPort {
+	if r.mode == IPModeV4in6 {
+		a = netip.AddrFrom16(a.As16())
+	}
+	return netip.AddrPortFrom(a, port)
+}
+
+// ctxErr turns a context's end into a harness error.
+func (r *scriptRun) ctxErr(p script.Pos, err error) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		r.t.ErrorAt(r.where(p), fmt.Errorf("the run was stopped: %w", err))
+	}
+	r.t.ErrorAt(r.where(p), err)
+}
+
+// instance is the target instance under the run.
+func (r *scriptRun) instance() targets.Instance { return r.p.inst }

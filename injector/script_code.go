@@ -1,0 +1,129 @@
+package injector
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/expr-lang/expr"
+
+	"github.com/tcpconform/tcpconform/script"
+	"github.com/tcpconform/tcpconform/targets"
+)
+
+// tcpInfoConstants are the names packetdrill's code blocks may use besides
+// the tcpi_* fields: Linux's state and congestion-control state numbers.
+var tcpInfoConstants = map[string]int64{
+	"TCP_ESTABLISHED": 1, "TCP_SYN_SENT": 2, "TCP_SYN_RECV": 3, "TCP_FIN_WAIT1": 4, "TCP_FIN_WAIT2": 5,
+	"TCP_TIME_WAIT": 6, "TCP_CLOSE": 7, "TCP_CLOSE_WAIT": 8, "TCP_LAST_ACK": 9, "TCP_LISTEN": 10,
+	"TCP_CLOSING": 11,
+	"TCP_CA_Open": 0, "TCP_CA_Disorder": 1, "TCP_CA_CWR": 2, "TCP_CA_Recovery": 3, "TCP_CA_Loss": 4,
+}
+
+var tcpiName = regexp.MustCompile(`\btcpi_[a-z_0-9]+\b`)
+
+// code evaluates a "%{ }%" block. packetdrill runs Python over a TCP_INFO
+// snapshot; here the block's assert statements are evaluated as expressions
+// (expr-lang) over the target's TCP_INFO fields for the socket under test,
+// at the block's time. print() statements are ignored; any other statement
+// skips the script.
+func (r *scriptRun) code(c *script.Code) {
+	ti, ok := r.instance().(targets.TCPInfo)
+	if !ok {
+		r.skip(c.Pos, "target %s does not report TCP_INFO", r.t.target)
+	}
+	if r.cur == nil || r.cur.fd < 0 {
+		r.scriptError(c.Pos, "no socket to use for code: no connection under test has a descriptor")
+	}
+	info, err := ti.TCPInfo(r.cur.fd)
+	if err != nil {
+		r.t.ErrorAt(r.where(c.Pos), fmt.Errorf("TCP_INFO: %w", err))
+	}
+	env := map[string]any{"True": true, "False": false}
+	for k, v := range tcpInfoConstants {
+		env[k] = v
+	}
+	for k, v := range info {
+		env[k] = v
+	}
+	for _, stmt := range statements(c.Text) {
+		switch {
+		case strings.HasPrefix(stmt, "print(") || strings.HasPrefix(stmt, "print "):
+			continue
+		case !strings.HasPrefix(stmt, "assert "):
+			r.skip(c.Pos, "code statement %q is not supported: only assert and print are", stmt)
+		}
+		cond, _ := splitTopLevelComma(strings.TrimPrefix(stmt, "assert "))
+		var missing []string
+		for _, name := range tcpiName.FindAllString(cond, -1) {
+			if _, ok := info[name]; !ok {
+				missing = append(missing, name)
+			}
+		}
+		if len(missing) > 0 {
+			r.skip(c.Pos, "target %s does not report %s", r.t.target, strings.Join(missing, ", "))
+		}
+		prog, err := expr.Compile(cond, expr.Env(env), expr.AsBool())
+		if err != nil {
+			r.scriptError(c.Pos, "code %q: %v", cond, err)
+		}
+		out, err := expr.Run(prog, env)
+		if err != nil {
+			r.scriptError(c.Pos, "code %q: %v", cond, err)
+		}
+		if !out.(bool) {
+			r.failAt(c.Pos, "assertion failed: %s%s", cond, values(cond, info))
+		}
+	}
+}
+
+// statements splits a code block on newlines and semicolons.
+func statements(text string) []string {
+	var out []string
+	for _, s := range strings.FieldsFunc(text, func(c rune) bool { return c == '\n' || c == ';' }) {
+		if s = strings.TrimSpace(s); s != "" && !strings.HasPrefix(s, "#") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// splitTopLevelComma splits "cond, message" at the first comma outside
+// parentheses and quotes.
+func splitTopLevelComma(s string) (string, string) {
+	depth, quote := 0, byte(0)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '(' || c == '[':
+			depth++
+		case c == ')' || c == ']':
+			depth--
+		case c == ',' && depth == 0:
+			return strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+1:])
+		}
+	}
+	return strings.TrimSpace(s), ""
+}
+
+// values lists the tcpi_* fields an assertion reads, with their values.
+func values(cond string, info map[string]int64) string {
+	names := tcpiName.FindAllString(cond, -1)
+	sort.Strings(names)
+	var b strings.Builder
+	seen := map[string]bool{}
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			fmt.Fprintf(&b, "\n  %s = %d", n, info[n])
+		}
+	}
+	return b.String()
+}

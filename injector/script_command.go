@@ -1,0 +1,163 @@
+package injector
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/tcpconform/tcpconform/script"
+	"github.com/tcpconform/tcpconform/targets"
+)
+
+// command runs a back-quoted shell command. No target runs a shell yet, so
+// the command is read rather than run: the sysctl settings it makes (directly,
+// or through a script file it names, such as packetdrill's defaults.sh) are
+// handed to a target that takes them, and anything else skips the script with
+// the reason.
+func (r *scriptRun) command(c *script.Command) {
+	sys, ok := r.instance().(targets.Sysctls)
+	if !ok {
+		r.skip(c.Pos, "target %s cannot run shell commands", r.t.target)
+	}
+	settings, err := r.readSettings(c.Cmd, 0)
+	if err != nil {
+		r.skip(c.Pos, "shell command `%s`: %v", strings.TrimSpace(c.Cmd), err)
+	}
+	for _, s := range settings {
+		if err := sys.SetSysctl(s.name, s.value); err != nil {
+			if errors.Is(err, targets.ErrUnsupported) {
+				r.skip(c.Pos, "%v", err)
+			}
+			r.scriptError(c.Pos, "%v", err)
+		}
+	}
+}
+
+// setting is one sysctl a command makes.
+type setting struct{ name, value string }
+
+var (
+	sysctlCmd  = regexp.MustCompile(`^sysctl(\s+-[qwe]+)*\s+(.+)$`)
+	procSysCmd = regexp.MustCompile(`^echo\s+(.+?)\s*>\s*/proc/sys/(\S+)$`)
+	arith      = regexp.MustCompile(`\$\(\(([0-9*+\- ]+)\)\)`)
+)
+
+// harmless are commands with nothing to do on a stack that keeps no such
+// state: flushing Linux's per-destination TCP metrics cache.
+var harmless = regexp.MustCompile(`^ip\s+tcp_metrics\s+flush\b`)
+
+// readSettings reads the sysctl settings out of a shell command: one per
+// "sysctl name=value" or "echo value > /proc/sys/..." line; a line that names
+// an existing file next to the script is read as a shell script in turn.
+func (r *scriptRun) readSettings(cmd string, depth int) ([]setting, error) {
+	if depth > 3 {
+		return nil, errors.New("scripts nest too deeply")
+	}
+	var out []setting
+	for _, line := range strings.FieldsFunc(cmd, func(c rune) bool { return c == '\n' || c == ';' }) {
+		line = strings.TrimSpace(line)
+		if i := strings.Index(line, ">"); i >= 0 && strings.Contains(line[i:], "/dev/null") {
+			line = strings.TrimSpace(line[:i]) // drop output redirection
+		}
+		switch {
+		case line == "" || strings.HasPrefix(line, "#") || harmless.MatchString(line):
+		case sysctlCmd.MatchString(line):
+			for _, kv := range splitAssignments(sysctlCmd.FindStringSubmatch(line)[2]) {
+				name, value, ok := strings.Cut(kv, "=")
+				if !ok {
+					return nil, fmt.Errorf("reading a sysctl (%q) is not supported", kv)
+				}
+				v, err := expandArith(unquote(value))
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, setting{name, v})
+			}
+		case procSysCmd.MatchString(line):
+			m := procSysCmd.FindStringSubmatch(line)
+			v, err := expandArith(unquote(m[1]))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, setting{strings.ReplaceAll(m[2], "/", "."), v})
+		default:
+			path := filepath.Join(r.dir, strings.Fields(line)[0])
+			b, err := os.ReadFile(path)
+			if err != nil || len(strings.Fields(line)) > 1 {
+				return nil, fmt.Errorf("%q cannot run on target %s", line, r.t.target)
+			}
+			more, err := r.readSettings(string(b), depth+1)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+			}
+			out = append(out, more...)
+		}
+	}
+	return out, nil
+}
+
+// splitAssignments splits "a=1 b=\"x y\"" into its assignments, keeping
+// quoted values whole.
+func splitAssignments(s string) []string {
+	var out []string
+	var cur strings.Builder
+	quote := rune(0)
+	for _, c := range s {
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+			cur.WriteRune(c)
+		case c == '"' || c == '\'':
+			quote = c
+			cur.WriteRune(c)
+		case c == ' ' || c == '\t':
+			if cur.Len() > 0 {
+				out = append(out, cur.String())
+				cur.Reset()
+			}
+		default:
+			cur.WriteRune(c)
+		}
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+func unquote(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 && (s[0] == '"' || s[0] == '\'') && s[len(s)-1] == s[0] {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+// expandArith evaluates the shell's $((a*b)) products and sums of integers.
+func expandArith(s string) (string, error) {
+	var err error
+	out := arith.ReplaceAllStringFunc(s, func(m string) string {
+		expr := arith.FindStringSubmatch(m)[1]
+		sum := int64(0)
+		for _, term := range strings.Split(strings.ReplaceAll(expr, " ", ""), "+") {
+			prod := int64(1)
+			for _, f := range strings.Split(term, "*") {
+				n, e := strconv.ParseInt(f, 10, 64)
+				if e != nil {
+					err = fmt.Errorf("shell arithmetic %q is not supported", m)
+					return m
+				}
+				prod *= n
+			}
+			sum += prod
+		}
+		return strconv.FormatInt(sum, 10)
+	})
+	return out, err
+}

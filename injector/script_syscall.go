@@ -1,0 +1,411 @@
+package injector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/tcpconform/tcpconform/script"
+	"github.com/tcpconform/tcpconform/targets"
+)
+
+// callResult is what a system call returned: ret, and err, a syscall.Errno
+// for the script to check or anything else for the harness.
+type callResult struct {
+	ret int64
+	err error
+	at  time.Duration // instance time when the call returned
+}
+
+// preparedCall is a system call with its arguments resolved. exec touches
+// only the target, so it may run on another goroutine (a blocking call);
+// post runs on the script's goroutine once the result is checked.
+type preparedCall struct {
+	exec func(ctx context.Context) callResult
+	post func(ret int64)
+	// newFD: the call returns a descriptor, which the script names by the
+	// result it writes.
+	newFD bool
+	// optional: ENOPROTOOPT means the target lacks the option, so the
+	// script is skipped rather than failed.
+	optional bool
+}
+
+// blockingGrace is how long, in wall time, the script waits after each
+// event for a blocking call to return, so its return is seen at the
+// instance time that caused it.
+const blockingGrace = 3 * time.Millisecond
+
+// pendingCall is a blocking call ("T...END name(...)") in flight.
+type pendingCall struct {
+	sc       *script.Syscall
+	pc       preparedCall
+	due, tol time.Duration
+	done     chan callResult
+	cancel   context.CancelFunc
+}
+
+func (r *scriptRun) syscall(ev *script.Event, sc *script.Syscall, start time.Duration) {
+	pc := r.prepare(sc)
+	if ev.Time.Blocking {
+		if r.blocking != nil {
+			r.scriptError(sc.Pos, "a blocking call is already in flight (%s at line %d); only one may be", r.blocking.sc.Name, r.blocking.sc.Pos.Line)
+		}
+		base := start - ev.Time.Start
+		due := base + ev.Time.BlockEnd
+		ctx, cancel := context.WithCancel(r.t.ctx)
+		call := &pendingCall{sc: sc, pc: pc, due: due, tol: r.tolerance(due - start), done: make(chan callResult, 1), cancel: cancel}
+		r.blocking = call
+		go func() {
+			res := pc.exec(ctx)
+			res.at = r.p.Elapsed()
+			call.done <- res
+		}()
+		r.pollBlocking()
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.t.ctx, BlockingCallLimit)
+	res := pc.exec(ctx)
+	cancel()
+	if errors.Is(res.err, context.DeadlineExceeded) && r.t.ctx.Err() == nil {
+		r.failAt(sc.Pos, "%s blocked for %v, but the script does not mark it as blocking (T...END %s)", callText(sc), BlockingCallLimit, sc.Name)
+	}
+	r.settle(sc, pc, res)
+}
+
+// settle checks a call's result against the script and applies its effects.
+func (r *scriptRun) settle(sc *script.Syscall, pc preparedCall, res callResult) {
+	want, err := r.intArg(sc.Result)
+	if err != nil {
+		r.scriptError(sc.Result.Position(), "result: %v", err)
+	}
+	errno, isErrno := res.err.(syscall.Errno)
+	var vm *valueMismatch
+	switch {
+	case res.err == nil:
+	case errors.As(res.err, &vm):
+		r.failAt(sc.Pos, "%s returned %v", callText(sc), vm)
+	case isErrno:
+		res.ret = -1
+		if pc.optional && errno == syscall.ENOPROTOOPT && sc.Errno == "" {
+			r.skip(sc.Pos, "%s: the option is not supported on target %s", callText(sc), r.t.target)
+		}
+	case errors.Is(res.err, targets.ErrUnsupported):
+		r.skip(sc.Pos, "%s: %v", callText(sc), res.err)
+	default:
+		r.ctxErr(sc.Pos, fmt.Errorf("%s: %w", callText(sc), res.err))
+	}
+	got := describeResult(res.ret, errno)
+	if sc.Errno != "" {
+		wantErrno, ok := errnos[sc.Errno]
+		if !ok {
+			r.scriptError(sc.Pos, "unknown errno %s", sc.Errno)
+		}
+		if res.ret != want || errno != wantErrno {
+			r.failAt(sc.Pos, "%s returned %s; the script expects %s", callText(sc), got, describeResult(want, wantErrno))
+		}
+	} else if pc.newFD && want >= 0 {
+		if res.ret < 0 {
+			r.failAt(sc.Pos, "%s returned %s; the script expects a descriptor", callText(sc), got)
+		}
+		r.fds[want] = int(res.ret)
+	} else if res.ret != want {
+		r.failAt(sc.Pos, "%s returned %s; the script expects %d", callText(sc), got, want)
+	}
+	if pc.post != nil && res.err == nil {
+		pc.post(res.ret)
+	}
+}
+
+func describeResult(ret int64, errno syscall.Errno) string {
+	if ret == -1 && errno != 0 {
+		return fmt.Sprintf("-1 %s (%v)", ErrnoName(errno), errno)
+	}
+	return fmt.Sprint(ret)
+}
+
+func callText(sc *script.Syscall) string { return sc.Name + "(" + joinArgs(sc.Args) + ")" }
+
+func joinArgs(args []script.Expr) string {
+	s := ""
+	for i, a := range args {
+		if i > 0 {
+			s += ", "
+		}
+		s += a.String()
+	}
+	return s
+}
+
+// pollBlocking collects the result of the blocking call in flight, if it has
+// returned, and checks it; a call still blocked past its due time fails.
+func (r *scriptRun) pollBlocking() {
+	c := r.blocking
+	if c == nil {
+		return
+	}
+	r.p.clock.Settle()
+	select {
+	case res := <-c.done:
+		r.finishBlocking(res)
+	case <-time.After(blockingGrace):
+		if now := r.p.Elapsed(); now > c.due+c.tol {
+			c.cancel()
+			r.failAt(c.sc.Pos, "%s had not returned by %.6f s; the script expects it to return at %.6f s (tolerance %.6f s)",
+				callText(c.sc), now.Seconds(), c.due.Seconds(), c.tol.Seconds())
+		}
+	}
+}
+
+func (r *scriptRun) finishBlocking(res callResult) {
+	c := r.blocking
+	r.blocking = nil
+	c.cancel()
+	if res.at < c.due-c.tol || res.at > c.due+c.tol {
+		r.failAt(c.sc.Pos, "timing error: %s returned at %.6f s; the script expects %.6f s (tolerance %.6f s)",
+			callText(c.sc), res.at.Seconds(), c.due.Seconds(), c.tol.Seconds())
+	}
+	r.settle(c.sc, c.pc, res)
+}
+
+// awaitBlocking waits, at the end of the script, for the blocking call in
+// flight: it lets time pass to its due time and then wants its result.
+func (r *scriptRun) awaitBlocking() {
+	if r.blocking == nil {
+		return
+	}
+	r.waitUntil(r.blocking.due)
+	r.pollBlocking()
+	if c := r.blocking; c != nil {
+		r.waitUntil(c.due + c.tol)
+		r.pollBlocking()
+	}
+	if c := r.blocking; c != nil {
+		c.cancel()
+		r.failAt(c.sc.Pos, "%s never returned; the script expects it to return at %.6f s", callText(c.sc), c.due.Seconds())
+	}
+}
+
+// intArg evaluates an integer argument: a number, a symbol, "a|b", or "[N]".
+func (r *scriptRun) intArg(e script.Expr) (int64, error) {
+	switch v := e.(type) {
+	case *script.Int:
+		return v.Value, nil
+	case *script.Symbol:
+		if n, ok := linuxSymbols[v.Name]; ok {
+			return n, nil
+		}
+		return 0, fmt.Errorf("unknown symbol %s", v.Name)
+	case *script.BinaryOp:
+		a, err := r.intArg(v.L)
+		if err != nil {
+			return 0, err
+		}
+		b, err := r.intArg(v.R)
+		if err != nil {
+			return 0, err
+		}
+		if v.Op != "|" {
+			return 0, fmt.Errorf("operator %q is not supported", v.Op)
+		}
+		return a | b, nil
+	case *script.Array:
+		if len(v.Elems) == 1 {
+			return r.intArg(v.Elems[0])
+		}
+	case nil:
+		return 0, errors.New("missing value")
+	}
+	return 0, fmt.Errorf("%v is not an integer", e)
+}
+
+// args checks the number of arguments and resolves the integer ones (nil
+// entries for those not wanted as integers).
+func (r *scriptRun) arg(sc *script.Syscall, i int) int64 {
+	if i >= len(sc.Args) {
+		r.scriptError(sc.Pos, "%s needs at least %d arguments", sc.Name, i+1)
+	}
+	n, err := r.intArg(sc.Args[i])
+	if err != nil {
+		r.scriptError(sc.Args[i].Position(), "%s argument %d: %v", sc.Name, i+1, err)
+	}
+	return n
+}
+
+// fd resolves the descriptor argument i.
+func (r *scriptRun) fd(sc *script.Syscall, i int) int {
+	if i >= len(sc.Args) {
+		r.scriptError(sc.Pos, "%s needs a descriptor", sc.Name)
+	}
+	fd, err := r.fdOf(sc.Args[i])
+	if err != nil {
+		r.scriptError(sc.Args[i].Position(), "%v", err)
+	}
+	return fd
+}
+
+// zeroFlags skips the script when argument i (flags) is not zero: the
+// harness runs no send or receive flags yet.
+func (r *scriptRun) zeroFlags(sc *script.Syscall, i int) {
+	if i < len(sc.Args) && r.arg(sc, i) != 0 {
+		r.skip(sc.Pos, "%s with flags %v is not supported by tcpconform", sc.Name, sc.Args[i])
+	}
+}
+
+// iovLen sums the lengths of an iovec array: [{..., 1000}, {..., 500}].
+func (r *scriptRun) iovLen(sc *script.Syscall, e script.Expr) int {
+	arr, ok := e.(*script.Array)
+	if !ok {
+		r.scriptError(e.Position(), "%s wants an iovec array", sc.Name)
+	}
+	n := 0
+	for _, el := range arr.Elems {
+		st, ok := el.(*script.Struct)
+		if !ok || len(st.Fields) != 2 {
+			r.scriptError(el.Position(), "an iovec is {buffer, length}")
+		}
+		l, err := r.intArg(st.Fields[1])
+		if err != nil {
+			r.scriptError(st.Fields[1].Position(), "iovec length: %v", err)
+		}
+		n += int(l)
+	}
+	return n
+}
+
+func result(n int, err error) callResult { return callResult{ret: int64(n), err: err} }
+
+// prepare resolves a call's arguments and returns how to make it.
+func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
+	so := r.p.Sockets()
+	switch sc.Name {
+	case "socket":
+		domain := int64(syscall.AF_INET)
+		if r.mode != IPModeV4 {
+			domain = syscall.AF_INET6
+		}
+		if _, ell := sc.Args[0].(*script.Ellipsis); !ell {
+			domain = r.arg(sc, 0)
+		}
+		typ, proto := r.arg(sc, 1), r.arg(sc, 2)
+		return preparedCall{newFD: true, exec: func(context.Context) callResult {
+			return result(so.Socket(int(domain), int(typ), int(proto)))
+		}, post: func(fd int64) { r.nonblock[int(fd)] = typ&syscall.SOCK_NONBLOCK != 0 }}
+	case "bind":
+		fd := r.fd(sc, 0)
+		addr := r.sockAddr(r.p.TargetAddr(), r.bindPort)
+		return preparedCall{exec: func(context.Context) callResult { return result(0, so.Bind(fd, addr)) }}
+	case "listen":
+		fd, backlog := r.fd(sc, 0), r.arg(sc, 1)
+		return preparedCall{exec: func(context.Context) callResult { return result(0, so.Listen(fd, int(backlog))) },
+			post: func(int64) { r.listening = true }}
+	case "accept":
+		fd := r.fd(sc, 0)
+		return preparedCall{newFD: true, exec: func(ctx context.Context) callResult {
+			nfd, _, err := so.Accept(ctx, fd)
+			return result(nfd, err)
+		}, post: func(nfd int64) {
+			if r.cur != nil && !r.listening {
+				r.cur.fd = int(nfd)
+			}
+		}}
+	case "connect":
+		fd := r.fd(sc, 0)
+		addr := r.sockAddr(r.p.LocalAddr(), r.connectPort)
+		// The connection under test is the one this socket opens; its
+		// port is learned from its SYN.
+		r.cur, r.listening = &flow{peerPort: r.connectPort, fd: fd}, false
+		return preparedCall{exec: func(ctx context.Context) callResult { return result(0, so.Connect(ctx, fd, addr)) }}
+	case "read", "recv", "recvfrom", "readv":
+		fd := r.fd(sc, 0)
+		var n int
+		if sc.Name == "readv" {
+			n = r.iovLen(sc, sc.Args[1])
+		} else {
+			n = int(r.arg(sc, 2))
+			r.zeroFlags(sc, 3)
+		}
+		return preparedCall{exec: func(ctx context.Context) callResult {
+			b, err := so.Read(ctx, fd, n)
+			return result(len(b), err)
+		}}
+	case "write", "send", "sendto", "writev":
+		fd := r.fd(sc, 0)
+		var n int
+		if sc.Name == "writev" {
+			n = r.iovLen(sc, sc.Args[1])
+		} else {
+			n = int(r.arg(sc, 2))
+			r.zeroFlags(sc, 3)
+		}
+		return preparedCall{exec: func(ctx context.Context) callResult {
+			return result(so.Write(ctx, fd, make([]byte, n)))
+		}}
+	case "close":
+		fd := r.fd(sc, 0)
+		return preparedCall{exec: func(context.Context) callResult { return result(0, so.Close(fd)) }}
+	case "shutdown":
+		fd, how := r.fd(sc, 0), r.arg(sc, 1)
+		return preparedCall{exec: func(context.Context) callResult { return result(0, so.Shutdown(fd, int(how))) }}
+	case "setsockopt", "getsockopt":
+		return r.sockopt(sc)
+	case "fcntl":
+		return r.fcntl(sc)
+	}
+	r.skip(sc.Pos, "system call %s is not supported by tcpconform yet", sc.Name)
+	return preparedCall{}
+}
+
+// sockopt handles setsockopt and getsockopt of integer options.
+func (r *scriptRun) sockopt(sc *script.Syscall) preparedCall {
+	so := r.p.Sockets()
+	fd, level, name := r.fd(sc, 0), r.arg(sc, 1), r.arg(sc, 2)
+	if len(sc.Args) < 4 {
+		r.scriptError(sc.Pos, "%s needs a value", sc.Name)
+	}
+	val, err := r.intArg(sc.Args[3])
+	if err != nil {
+		r.skip(sc.Pos, "%s with the value %v is not supported by tcpconform", sc.Name, sc.Args[3])
+	}
+	if sc.Name == "setsockopt" {
+		return preparedCall{optional: true, exec: func(context.Context) callResult {
+			return result(0, so.SetsockoptInt(fd, int(level), int(name), int(val)))
+		}}
+	}
+	return preparedCall{optional: true, exec: func(context.Context) callResult {
+		got, err := so.GetsockoptInt(fd, int(level), int(name))
+		if err == nil && int64(got) != val {
+			return callResult{err: &valueMismatch{want: val, got: int64(got)}}
+		}
+		return result(0, err)
+	}}
+}
+
+// valueMismatch is a getsockopt value other than the script's.
+type valueMismatch struct{ want, got int64 }
+
+func (e *valueMismatch) Error() string {
+	return fmt.Sprintf("value %d, the script expects %d", e.got, e.want)
+}
+
+// fcntl handles F_GETFL and F_SETFL for O_NONBLOCK.
+func (r *scriptRun) fcntl(sc *script.Syscall) preparedCall {
+	so := r.p.Sockets()
+	fd, cmd := r.fd(sc, 0), r.arg(sc, 1)
+	switch cmd {
+	case syscall.F_GETFL:
+		flags := int64(syscall.O_RDWR)
+		if r.nonblock[fd] {
+			flags |= syscall.O_NONBLOCK
+		}
+		return preparedCall{exec: func(context.Context) callResult { return callResult{ret: flags} }}
+	case syscall.F_SETFL:
+		on := r.arg(sc, 2)&syscall.O_NONBLOCK != 0
+		return preparedCall{exec: func(context.Context) callResult { return result(0, so.SetNonblock(fd, on)) },
+			post: func(int64) { r.nonblock[fd] = on }}
+	}
+	r.skip(sc.Pos, "fcntl command %v is not supported by tcpconform", sc.Args[1])
+	return preparedCall{}
+}

@@ -1,0 +1,45 @@
+package netstack
+
+import (
+	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+
+	"github.com/tcpconform/tcpconform/state"
+)
+
+// linuxState numbers the states as Linux's TCP_INFO tcpi_state does.
+var linuxState = map[state.State]int64{
+	state.Established: 1, state.SynSent: 2, state.SynReceived: 3, state.FinWait1: 4,
+	state.FinWait2: 5, state.TimeWait: 6, state.Closed: 7, state.CloseWait: 8,
+	state.LastAck: 9, state.Listen: 10, state.Closing: 11,
+}
+
+// linuxCAState numbers congestion-control states as Linux's tcpi_ca_state
+// does (TCP_CA_Open 0, Disorder 1, CWR 2, Recovery 3, Loss 4).
+var linuxCAState = map[tcpip.CongestionControlState]int64{
+	tcpip.Open: 0, tcpip.Disorder: 1, tcpip.FastRecovery: 3, tcpip.SACKRecovery: 3, tcpip.RTORecovery: 4,
+}
+
+// TCPInfo implements targets.TCPInfo with the fields netstack keeps.
+func (in *instance) TCPInfo(fd int) (map[string]int64, error) {
+	so, err := sockets{in}.get(fd)
+	if err != nil {
+		return nil, err
+	}
+	var info tcpip.TCPInfoOption
+	if e := so.ep.GetSockOpt(&info); e != nil {
+		return nil, toErr(e)
+	}
+	us := func(d time.Duration) int64 { return int64(d / time.Microsecond) }
+	return map[string]int64{
+		"tcpi_state":        linuxState[mapState(tcp.EndpointState(info.State))],
+		"tcpi_ca_state":     linuxCAState[info.CcState],
+		"tcpi_rtt":          us(info.RTT),
+		"tcpi_rttvar":       us(info.RTTVar),
+		"tcpi_rto":          us(info.RTO),
+		"tcpi_snd_cwnd":     int64(info.SndCwnd),
+		"tcpi_snd_ssthresh": int64(info.SndSsthresh),
+	}, nil
+}
