@@ -101,7 +101,7 @@ func ackField(want string, fn func(Observed) (bool, string)) Field {
 // clear. RFC 9293 section 3.10.7.1 has a reset to a segment without ACK carry
 // ACK set; this is for checking stacks that zero the field.
 func AckField(v seq.Value) Field {
-	return mk("ack field", fmt.Sprint(uint32(v)), func(o Observed) (bool, string) {
+	return mk("ack", fmt.Sprint(uint32(v)), func(o Observed) (bool, string) {
 		return o.Segment.Ack == v, fmt.Sprint(uint32(o.Segment.Ack))
 	})
 }

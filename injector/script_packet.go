@@ -76,6 +76,10 @@ func aceFlags(ace int) wire.Flags {
 }
 
 func (r *scriptRun) packet(ev *script.Event, pkt *script.Packet, start, end, tol time.Duration) {
+	if len(pkt.Undefined) > 0 {
+		u := pkt.Undefined[0]
+		r.scriptError(u.Pos, "symbol %s is not defined: give its value with -D %s=...", u.Name, u.Name)
+	}
 	switch {
 	case len(pkt.Encaps) > 0:
 		r.skip(pkt.Pos, "encapsulated packets (%s) are not supported by tcpconform", pkt.Encaps[0].Kind)

@@ -206,6 +206,12 @@ type Packet struct {
 	ICMPType, ICMPCode string
 	MTU, ID            *uint32
 	Echoed             *Echoed
+
+	// Undefined lists the upper-case words written where a value was
+	// expected (an FO cookie, an ICMP type or code) that no -D definition
+	// replaced, such as TFO_COOKIE or CODE: the script can be read, but it
+	// cannot run until they are defined.
+	Undefined []*Symbol
 }
 
 // Echoed is the offending packet an ICMP error quotes: "[1:1001(1000)]",

@@ -25,7 +25,9 @@ var (
 		"target to run the built-in cases against (also $TCPCONFORM_TARGET)")
 	artifacts = flag.String("tcpconform.artifacts", filepath.Join(os.TempDir(), "tcpconform", "pcap"),
 		"directory for the pcap of every failing case")
-	seed = flag.Uint64("tcpconform.seed", 1, "seed for the target's randomness")
+	seed      = flag.Uint64("tcpconform.seed", 1, "seed for the target's randomness")
+	scriptDir = flag.String("tcpconform.scripts", "",
+		"also run the .pkt scripts under this directory (the embedded ones always run)")
 )
 
 func envOr(key, def string) string {
@@ -76,31 +78,77 @@ func TestBuiltinCases(t *testing.T) {
 	if err != nil {
 		t.Fatalf("-tcpconform.target: %v", err)
 	}
-	opts := injector.RunOptions{Seed: *seed, PcapDir: *artifacts}
-	Describe(fmt.Sprintf("target %s", tgt.Name()), Label("target:"+tgt.Name()), func() {
-		for _, c := range suites.Cases() {
-			It(c.FullName(), Label(c.Labels...), location(c.Location), SpecTimeout(injector.DefaultCaseTimeout),
-				func(ctx SpecContext) {
-					tc, cleanup := injector.Start(ctx, tgt, c, ginkgoReporter{}, opts)
-					DeferCleanup(cleanup)
-					DeferOnFailure(func() {
-						if tc.PcapPath != "" {
-							AddReportEntry("pcap", tc.PcapPath, ReportEntryVisibilityFailureOrVerbose)
-						}
-					})
-					c.Run(tc)
-				})
+	opts := injector.RunOptions{Seed: *seed, PcapDir: *artifacts, Log: GinkgoWriter}
+	// Scripts are parsed here, before RunSpecs builds the tree: a script
+	// that does not parse fails the suite at once, pointing at its line.
+	scripts, err := suites.BuiltinScriptCases(suites.ScriptOptions{})
+	if err != nil {
+		t.Fatalf("built-in scripts:\n%v", err)
+	}
+	if *scriptDir != "" {
+		paths, err := suites.ScriptPaths([]string{*scriptDir})
+		if err != nil {
+			t.Fatalf("-tcpconform.scripts: %v", err)
 		}
+		more, err := suites.LoadScriptCases(paths, suites.ScriptOptions{})
+		if err != nil {
+			t.Fatalf("-tcpconform.scripts:\n%v", err)
+		}
+		scripts = append(scripts, more...)
+	}
+	Describe(fmt.Sprintf("target %s", tgt.Name()), Label("target:"+tgt.Name()), func() {
+		Describe("Go cases", func() { specs(tgt, suites.Cases(), opts) })
+		Describe("scripts", func() { specs(tgt, scripts, opts) })
 	})
 	RunSpecs(t, "tcpconform built-in cases", Label("suite:builtin"))
 }
 
-// TestCasesAreLabelled keeps every case traceable to the transition table.
-func TestCasesAreLabelled(t *testing.T) {
-	if len(suites.Cases()) < 8 {
-		t.Fatalf("only %d built-in cases", len(suites.Cases()))
+// specs makes one spec per case, located at the case's own file:line (a Go
+// file, or the script for scripts) and labelled with its labels.
+func specs(tgt targets.Target, cases []*injector.Case, opts injector.RunOptions) {
+	for _, c := range cases {
+		It(c.FullName(), Label(labels(c.Labels)...), location(c.Location), SpecTimeout(injector.DefaultCaseTimeout),
+			func(ctx SpecContext) {
+				tc, cleanup := injector.Start(ctx, tgt, c, ginkgoReporter{}, opts)
+				DeferCleanup(cleanup)
+				DeferOnFailure(func() {
+					if tc.PcapPath != "" {
+						AddReportEntry("pcap", tc.PcapPath, ReportEntryVisibilityFailureOrVerbose)
+					}
+				})
+				c.Run(tc)
+			})
 	}
-	for _, c := range suites.Cases() {
+}
+
+// labels drops what Ginkgo does not allow in a label (& | ! , ( ) /), so a
+// script's header cannot break the tree.
+func labels(ls []string) []string {
+	out := make([]string, 0, len(ls))
+	for _, l := range ls {
+		if l = strings.Map(func(r rune) rune {
+			if strings.ContainsRune("&|!,()/", r) {
+				return -1
+			}
+			return r
+		}, l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestCasesAreLabelled keeps every case and script traceable to the
+// transition table.
+func TestCasesAreLabelled(t *testing.T) {
+	scripts, err := suites.BuiltinScriptCases(suites.ScriptOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(suites.Cases()) < 8 || len(scripts) < 8 {
+		t.Fatalf("only %d built-in cases and %d scripts", len(suites.Cases()), len(scripts))
+	}
+	for _, c := range append(suites.Cases(), scripts...) {
 		var hasT, hasRFC bool
 		for _, l := range c.Labels {
 			hasT = hasT || (len(l) == 4 && l[0] == 'T')

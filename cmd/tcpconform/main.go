@@ -1,12 +1,18 @@
-// Command tcpconform runs TCP conformance cases against a target stack.
+// Command tcpconform runs TCP conformance cases and packetdrill scripts
+// against a target stack.
 //
-//	tcpconform run [-target name] [-run regexp] [-seed n] [-pcap dir] [-v]
+//	tcpconform run [flags] [PATH...]
+//	tcpconform lint [-D SYM=value]... PATH...
 //	tcpconform list [-run regexp]
 //	tcpconform targets
 //
-// run prints one line per case and a last line "N passed, N failed, N
-// skipped". It exits 0 when nothing failed, 1 when the target failed a case
-// (nonconformance), and 2 on a usage or harness error.
+// run runs the scripts under PATH (files or directories), or with no PATH the
+// built-in Go cases and the scripts embedded from suites/scripts. It prints
+// one line per case and a last line "N passed, N failed, N skipped", and exits
+// 0 when nothing failed, 1 when the target failed a case (nonconformance), and
+// 2 on a usage, script or harness error. lint parses and checks scripts,
+// printing file:line:col: message for each problem and "N ok, N bad"; it
+// exits 2 if any script is bad.
 package main
 
 import (
@@ -15,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -39,8 +46,9 @@ const (
 const usage = `usage: tcpconform <command> [flags]
 
 commands:
-  run      run the built-in cases against a target
-  list     list the built-in cases and their labels
+  run      run scripts (or, with no path, the built-in cases and scripts) against a target
+  lint     parse and check packetdrill scripts
+  list     list the built-in cases and scripts, with their labels
   targets  list the targets and whether each can run here
 
 Run 'tcpconform <command> -h' for the flags of a command.
@@ -62,6 +70,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return cmdRun(ctx, args[1:], stdout, stderr)
+	case "lint":
+		return cmdLint(args[1:], stdout, stderr)
 	case "list":
 		return cmdList(args[1:], stdout, stderr)
 	case "targets":
@@ -91,34 +101,110 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) (int, bool) {
 	return exitOK, true
 }
 
-// selectCases returns the built-in cases whose full name or a label matches
-// pattern.
-func selectCases(pattern string) ([]*injector.Case, error) {
-	re, err := regexp.Compile(pattern)
+// defines collects repeated -D SYM=value flags.
+type defines map[string]string
+
+func (d defines) String() string { return fmt.Sprint(map[string]string(d)) }
+func (d defines) Set(v string) error {
+	name, value, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want SYM=value, got %q", v)
+	}
+	d[name] = value
+	return nil
+}
+
+// runFlags are the flags of run.
+type runFlags struct {
+	target, pattern, pcapDir, ip string
+	seed                         uint64
+	timeout                      time.Duration
+	verbose                      bool
+	parallel                     int
+	tolUsecs                     int64
+	tolPct                       float64
+	defines                      defines
+}
+
+func (f *runFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.target, "target", envOr("TCPCONFORM_TARGET", "netstack"), "target to test (see 'tcpconform targets'; also $TCPCONFORM_TARGET)")
+	fs.StringVar(&f.pattern, "run", "", "run only cases whose name or labels match this regexp")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed for the target's randomness (ISNs, ports)")
+	fs.StringVar(&f.pcapDir, "pcap", filepath.Join("out", "pcap"), "directory for the pcap of every failing case")
+	fs.DurationVar(&f.timeout, "timeout", injector.DefaultCaseTimeout, "wall-time limit per case")
+	fs.BoolVar(&f.verbose, "v", false, "print every packet sent and received, and each case's labels")
+	fs.BoolVar(&f.verbose, "verbose", false, "same as -v")
+	fs.IntVar(&f.parallel, "parallel", 1, "run this many cases at once")
+	fs.StringVar(&f.ip, "ip", "", "IP version of scripts: 4, 6 or 4in6 (default: what the script says, else both 4 and 6)")
+	fs.Int64Var(&f.tolUsecs, "tolerance-usecs", -1, "timing tolerance of scripts in microseconds (default: the script's, else 4000)")
+	fs.Float64Var(&f.tolPct, "tolerance-percent", -1, "timing tolerance of scripts as a percentage of the gap (default: the script's, else 12.5)")
+	fs.Var(f.defines, "D", "define a script symbol, SYM=value (repeatable)")
+}
+
+// scriptOptions turns the flags into script options.
+func (f *runFlags) scriptOptions() (suites.ScriptOptions, error) {
+	o := suites.ScriptOptions{Defines: f.defines}
+	if f.ip != "" {
+		m, err := injector.ParseIPMode(f.ip)
+		if err != nil {
+			return o, fmt.Errorf("-ip: %w", err)
+		}
+		o.IP = &m
+	}
+	if f.tolUsecs >= 0 {
+		o.ToleranceUsecs = &f.tolUsecs
+	}
+	if f.tolPct >= 0 {
+		o.TolerancePercent = &f.tolPct
+	}
+	return o, nil
+}
+
+// loadCases returns the cases to run: the scripts under paths, or with no
+// paths the built-in Go cases and embedded scripts. Scripts that do not
+// parse come back as loadErr, one problem a line.
+func loadCases(f *runFlags, paths []string) (cases []*injector.Case, loadErr error, err error) {
+	so, err := f.scriptOptions()
 	if err != nil {
-		return nil, fmt.Errorf("-run: %w", err)
+		return nil, nil, err
+	}
+	if len(paths) == 0 {
+		cases = suites.Cases()
+		scripts, lerr := suites.BuiltinScriptCases(so)
+		cases = append(cases, scripts...)
+		loadErr = lerr
+	} else {
+		files, err := suites.ScriptPaths(paths)
+		if err != nil {
+			return nil, nil, err
+		}
+		cases, loadErr = suites.LoadScriptCases(files, so)
+	}
+	re, err := regexp.Compile(f.pattern)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-run: %w", err)
 	}
 	var out []*injector.Case
-	for _, c := range suites.Cases() {
+	for _, c := range cases {
 		if re.MatchString(c.FullName()) || re.MatchString(strings.Join(c.Labels, " ")) {
 			out = append(out, c)
 		}
 	}
-	return out, nil
+	return out, loadErr, nil
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	targetName := fs.String("target", envOr("TCPCONFORM_TARGET", "netstack"), "target to test (see 'tcpconform targets'; also $TCPCONFORM_TARGET)")
-	pattern := fs.String("run", "", "run only cases whose name or labels match this regexp")
-	seed := fs.Uint64("seed", 1, "seed for the target's randomness (ISNs, ports)")
-	pcapDir := fs.String("pcap", filepath.Join("out", "pcap"), "directory for the pcap of every failing case")
-	timeout := fs.Duration("timeout", injector.DefaultCaseTimeout, "wall-time limit per case")
-	verbose := fs.Bool("v", false, "print the labels and location of every case")
-	if code, ok := parse(fs, args, stderr); !ok {
-		return code
+	f := &runFlags{defines: defines{}}
+	f.register(fs)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitError
 	}
-	tgt, err := targets.Lookup(*targetName)
+	tgt, err := targets.Lookup(f.target)
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpconform run: -target: %v\n", err)
 		return exitError
@@ -127,40 +213,52 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tcpconform run: target %s cannot run here: %v\n", tgt.Name(), err)
 		return exitError
 	}
-	cases, err := selectCases(*pattern)
+	if f.parallel < 1 {
+		fmt.Fprintf(stderr, "tcpconform run: -parallel must be at least 1\n")
+		return exitError
+	}
+	cases, loadErr, err := loadCases(f, fs.Args())
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpconform run: %v\n", err)
 		return exitError
 	}
-	if len(cases) == 0 {
-		fmt.Fprintf(stderr, "tcpconform run: no case matches -run %q\n", *pattern)
+	if loadErr != nil {
+		fmt.Fprintln(stderr, loadErr)
+	}
+	if len(cases) == 0 && loadErr == nil {
+		fmt.Fprintf(stderr, "tcpconform run: no case matches -run %q\n", f.pattern)
 		return exitError
 	}
 
-	opts := injector.RunOptions{Seed: *seed, PcapDir: *pcapDir, Timeout: *timeout}
+	opts := injector.RunOptions{Seed: f.seed, PcapDir: f.pcapDir, Timeout: f.timeout, Verbose: f.verbose}
 	counts := map[injector.Outcome]int{}
-	for _, c := range cases {
-		if ctx.Err() != nil {
-			fmt.Fprintln(stderr, "tcpconform run: interrupted")
-			break
-		}
-		r := injector.Run(ctx, tgt, c, opts)
+	for r := range runAll(ctx, tgt, cases, opts, f.parallel) {
+		c := r.Case
 		counts[r.Outcome]++
 		fmt.Fprintf(stdout, "%-5s %s (%s)\n", r.Outcome, c.FullName(), round(r.Elapsed))
-		if *verbose {
+		if f.verbose {
 			fmt.Fprintf(stdout, "      %s  %s\n", c.Location, strings.Join(c.Labels, " "))
+			if r.Log != "" {
+				fmt.Fprintln(stdout, indent(r.Log, "      "))
+			}
 		}
 		if r.Outcome != injector.Passed && r.Message != "" {
 			fmt.Fprintln(stdout, indent(r.Message, "      "))
 		}
 	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "tcpconform run: interrupted")
+	}
 	summary := fmt.Sprintf("%d passed, %d failed, %d skipped", counts[injector.Passed], counts[injector.Failed], counts[injector.Skipped])
 	if n := counts[injector.Errored]; n > 0 {
 		summary += fmt.Sprintf(", %d harness errors", n)
 	}
+	if loadErr != nil {
+		summary += ", some scripts did not parse"
+	}
 	fmt.Fprintln(stdout, summary)
 	switch {
-	case counts[injector.Errored] > 0 || ctx.Err() != nil:
+	case counts[injector.Errored] > 0 || loadErr != nil || ctx.Err() != nil:
 		return exitError
 	case counts[injector.Failed] > 0:
 		return exitNonconformance
@@ -168,19 +266,55 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// runAll runs the cases on up to n at once and yields their results in the
+// cases' order.
+func runAll(ctx context.Context, tgt targets.Target, cases []*injector.Case, o injector.RunOptions, n int) iter.Seq[injector.Result] {
+	return func(yield func(injector.Result) bool) {
+		results := make([]chan injector.Result, len(cases))
+		for i := range results {
+			results[i] = make(chan injector.Result, 1)
+		}
+		sem := make(chan struct{}, n)
+		go func() {
+			for i, c := range cases {
+				sem <- struct{}{}
+				if ctx.Err() != nil {
+					results[i] <- injector.Result{Case: c, Outcome: injector.Errored, Message: "not run: interrupted"}
+					<-sem
+					continue
+				}
+				go func() {
+					defer func() { <-sem }()
+					results[i] <- injector.Run(ctx, tgt, c, o)
+				}()
+			}
+		}()
+		for _, ch := range results {
+			if !yield(<-ch) {
+				return
+			}
+		}
+	}
+}
+
 func cmdList(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
-	pattern := fs.String("run", "", "list only cases whose name or labels match this regexp")
+	f := &runFlags{defines: defines{}}
+	fs.StringVar(&f.pattern, "run", "", "list only cases whose name or labels match this regexp")
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
 	}
-	cases, err := selectCases(*pattern)
+	cases, loadErr, err := loadCases(f, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpconform list: %v\n", err)
 		return exitError
 	}
 	for _, c := range cases {
 		fmt.Fprintf(stdout, "%s\n    %s  %s\n", c.FullName(), c.Location, strings.Join(c.Labels, " "))
+	}
+	if loadErr != nil {
+		fmt.Fprintln(stderr, loadErr)
+		return exitError
 	}
 	return exitOK
 }

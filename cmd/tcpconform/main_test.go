@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -38,7 +40,7 @@ func TestRunPrintsOneLinePerCaseAndASummary(t *testing.T) {
 
 func TestRunSelectsByLabel(t *testing.T) {
 	code, out, _ := runMain("run", "-run", "T031")
-	if code != 0 || !strings.HasSuffix(out, "2 passed, 0 failed, 0 skipped\n") {
+	if code != 0 || !strings.HasSuffix(out, "4 passed, 0 failed, 0 skipped\n") || !strings.Contains(out, "suites/scripts/rst-closed-port.pkt [IPv6]") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 }
@@ -81,5 +83,49 @@ func TestTargets(t *testing.T) {
 	code, out, _ = runMain("list", "-run", "passive open")
 	if code != 0 || !strings.Contains(out, "passive open: LISTEN to SYN-RECEIVED to ESTABLISHED [IPv4]\n    suites/passive_open.go:") {
 		t.Errorf("list: exit %d:\n%s", code, out)
+	}
+}
+
+const rstScript = `// labels: T031
+0 < 40000>9 S 0:0(0) win 1000
++0 > 9>40000 R. 0:0(0) ack %d win 0
+`
+
+func TestRunScripts(t *testing.T) {
+	dir := writeScripts(t, map[string]string{
+		"a-good.pkt":  fmt.Sprintf(rstScript, 1),
+		"b-wrong.pkt": fmt.Sprintf(rstScript, 2),
+		"c-bad.pkt":   "0 < S 0:0(0)\n+0 frobnicate(3) = 0\n",
+	})
+	code, out, errs := runMain("run", "-ip", "4", "-parallel", "2", "-pcap", t.TempDir(), dir)
+	if code != 2 {
+		t.Errorf("exit %d, want 2 (a script did not parse)", code)
+	}
+	for _, want := range []string{
+		"PASS  " + dir + "/a-good.pkt [IPv4]",
+		"FAIL  " + dir + "/b-wrong.pkt [IPv4]",
+		dir + "/b-wrong.pkt:3: outbound packet does not match",
+		"fields    ack: want 2 got 1",
+		"1 passed, 1 failed, 0 skipped, some scripts did not parse\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	for _, want := range []string{
+		dir + `/c-bad.pkt:1:3: inbound TCP packet needs a window ("win N")`,
+		dir + `/c-bad.pkt:2:4: unknown system call "frobnicate"`,
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+
+	code, out, _ = runMain("run", "-v", "-ip", "6", filepath.Join(dir, "a-good.pkt"))
+	if code != 0 || !strings.Contains(out, "< +0.000000 2001:db8::2.40000 > 2001:db8::1.9: Flags [S]") {
+		t.Errorf("verbose IPv6 run: exit %d\n%s", code, out)
+	}
+	if code, _, errs := runMain("run", "-ip", "5", dir); code != 2 || !strings.Contains(errs, `unknown IP version "5"`) {
+		t.Errorf("-ip 5: exit %d, %s", code, errs)
 	}
 }

@@ -139,6 +139,7 @@ type instance struct {
 	vc   *vclock
 	link *stampedLink
 
+	settleMu  sync.Mutex
 	closeOnce sync.Once
 	closedMu  sync.RWMutex
 	closed    bool
@@ -186,6 +187,10 @@ func (in *instance) isClosed() bool {
 
 // settle is Clock.Settle; see there.
 func (in *instance) settle() {
+	// Pause and Resume must not interleave: a blocking socket call on
+	// another goroutine settles too.
+	in.settleMu.Lock()
+	defer in.settleMu.Unlock()
 	in.closedMu.RLock()
 	defer in.closedMu.RUnlock()
 	if in.closed {

@@ -1,0 +1,87 @@
+package injector
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+func TestReadSettings(t *testing.T) {
+	dir := t.TempDir()
+	helper := "#!/bin/bash\n# comment\nip tcp_metrics flush all > /dev/null 2>&1\n" +
+		"sysctl -q net.ipv4.tcp_rmem=\"4096 540000 $((15*1024*1024))\"\nsysctl -q net.ipv4.tcp_sack=1\n"
+	if err := os.WriteFile(filepath.Join(dir, "defaults.sh"), []byte(helper), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := &scriptRun{dir: dir, t: &T{target: "test"}}
+	got, err := r.readSettings("defaults.sh; sysctl -w net.ipv4.tcp_syn_retries=2 net.ipv4.tcp_timestamps=1\necho 0 > /proc/sys/net/ipv4/tcp_sack", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []setting{
+		{"net.ipv4.tcp_rmem", "4096 540000 15728640"},
+		{"net.ipv4.tcp_sack", "1"},
+		{"net.ipv4.tcp_syn_retries", "2"},
+		{"net.ipv4.tcp_timestamps", "1"},
+		{"net.ipv4.tcp_sack", "0"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("settings\n got  %v\n want %v", got, want)
+	}
+	for cmd, msg := range map[string]string{
+		"tc qdisc add dev tun0 root fq": `"tc qdisc add dev tun0 root fq" cannot run on target test`,
+		"sysctl net.ipv4.tcp_sack":      `reading a sysctl ("net.ipv4.tcp_sack") is not supported`,
+		"sysctl -q a=$((1/2))":          "", // not arithmetic we evaluate: kept as text
+		"nosuchfile.sh":                 `"nosuchfile.sh" cannot run on target test`,
+		"sysctl -q a=\"$((2*x))\"":      "",
+	} {
+		_, err := r.readSettings(cmd, 0)
+		if msg == "" {
+			continue
+		}
+		if err == nil || err.Error() != msg {
+			t.Errorf("%q: %v, want %q", cmd, err, msg)
+		}
+	}
+}
+
+func TestTSMap(t *testing.T) {
+	var m tsMap
+	if _, ok := m.toLive(5); ok {
+		t.Error("no outbound TS val seen yet, yet an echo was inferred")
+	}
+	if v, ok := m.toLive(0); !ok || v != 0 {
+		t.Error("an echo of 0 needs no mapping")
+	}
+	if got := m.toScript(9000, 100, false); got != 100 || m.known {
+		t.Errorf("a look without recording: %d, known %v", got, m.known)
+	}
+	m.toScript(9000, 100, true)
+	if got := m.toScript(9050, 0, true); got != 150 {
+		t.Errorf("later val = %d, want 150", got)
+	}
+	if v, _ := m.toLive(150); v != 9050 {
+		t.Errorf("echo of 150 = %d, want 9050", v)
+	}
+	if v, _ := m.toLive(120); v != 9020 {
+		t.Errorf("echo of an unseen 120 = %d, want 9020", v)
+	}
+}
+
+func TestCodeStatements(t *testing.T) {
+	got := statements("print(tcpi_snd_cwnd); assert tcpi_snd_cwnd == 10, tcpi_snd_cwnd\n# note\n")
+	if !reflect.DeepEqual(got, []string{"print(tcpi_snd_cwnd)", "assert tcpi_snd_cwnd == 10, tcpi_snd_cwnd"}) {
+		t.Errorf("statements %q", got)
+	}
+	cond, msg := splitTopLevelComma(`max(a, b) < 3, "x, y"`)
+	if cond != "max(a, b) < 3" || msg != `"x, y"` {
+		t.Errorf("split %q / %q", cond, msg)
+	}
+}
+
+func TestAceFlags(t *testing.T) {
+	if aceFlags(-1) != 0 || aceFlags(5) != aceFlags(4)|aceFlags(1) || aceFlags(7).String() != "EWe" {
+		t.Errorf("ACE 5 = %v, ACE 7 = %v", aceFlags(5), aceFlags(7))
+	}
+}
