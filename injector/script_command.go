@@ -23,7 +23,7 @@ func (r *scriptRun) command(c *script.Command) {
 	if !ok {
 		r.skip(c.Pos, "target %s cannot run shell commands", r.t.target)
 	}
-	settings, err := r.readSettings(c.Cmd, 0)
+	settings, err := r.readSettings(c.Cmd, r.dir, 0)
 	if err != nil {
 		r.skip(c.Pos, "shell command `%s`: %v", strings.TrimSpace(c.Cmd), err)
 	}
@@ -41,30 +41,49 @@ func (r *scriptRun) command(c *script.Command) {
 type setting struct{ name, value string }
 
 var (
-	sysctlCmd  = regexp.MustCompile(`^sysctl(\s+-[qwe]+)*\s+(.+)$`)
-	procSysCmd = regexp.MustCompile(`^echo\s+(.+?)\s*>\s*/proc/sys/(\S+)$`)
-	arith      = regexp.MustCompile(`\$\(\(([0-9*+\- ]+)\)\)`)
+	sysctlCmd = regexp.MustCompile(`^sysctl(\s+-[qwe]+)*\s+(.+)$`)
+	// setSysctlsCmd is packetdrill's helper that takes
+	// "/proc/sys/a/b=value" arguments.
+	setSysctlsCmd = regexp.MustCompile(`^\S*set_sysctls\.py\s+(.+)$`)
+	procSysCmd    = regexp.MustCompile(`^echo\s+(.+?)\s*>\s*/proc/sys/(\S+)$`)
+	arith         = regexp.MustCompile(`\$\(\(([0-9*+\- ]+)\)\)`)
 )
 
-// harmless are commands with nothing to do on a stack that keeps no such
-// state: flushing Linux's per-destination TCP metrics cache.
-var harmless = regexp.MustCompile(`^ip\s+tcp_metrics\s+flush\b`)
+// harmless are commands with nothing to do on a stack without such state or
+// with that behaviour already: flushing Linux's per-destination TCP metrics
+// cache, and a plain FIFO queueing discipline on the test device.
+var harmless = regexp.MustCompile(`^(ip\s+tcp_metrics\s+flush\b|tc\s+qdisc\s+(add|replace)\s+dev\s+\S+\s+root\s+pfifo$)`)
 
 // readSettings reads the sysctl settings out of a shell command: one per
 // "sysctl name=value" or "echo value > /proc/sys/..." line; a line that names
-// an existing file next to the script is read as a shell script in turn.
-func (r *scriptRun) readSettings(cmd string, depth int) ([]setting, error) {
+// an existing file (relative to dir, the directory of the script or file the
+// line is in) is read as a shell script in turn.
+func (r *scriptRun) readSettings(cmd, dir string, depth int) ([]setting, error) {
 	if depth > 3 {
 		return nil, errors.New("scripts nest too deeply")
 	}
 	var out []setting
+	cmd = strings.ReplaceAll(cmd, "\\\n", " ") // line continuations
 	for _, line := range strings.FieldsFunc(cmd, func(c rune) bool { return c == '\n' || c == ';' }) {
-		line = strings.TrimSpace(line)
+		line = stripComment(strings.TrimSpace(line))
 		if i := strings.Index(line, ">"); i >= 0 && strings.Contains(line[i:], "/dev/null") {
 			line = strings.TrimSpace(line[:i]) // drop output redirection
 		}
 		switch {
-		case line == "" || strings.HasPrefix(line, "#") || harmless.MatchString(line):
+		case line == "" || harmless.MatchString(line):
+		case setSysctlsCmd.MatchString(line):
+			for _, kv := range splitAssignments(setSysctlsCmd.FindStringSubmatch(line)[1]) {
+				file, value, ok := strings.Cut(kv, "=")
+				name, isProc := strings.CutPrefix(file, "/proc/sys/")
+				if !ok || !isProc {
+					return nil, fmt.Errorf("set_sysctls.py argument %q is not /proc/sys/NAME=VALUE", kv)
+				}
+				v, err := expandArith(unquote(value))
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, setting{strings.ReplaceAll(name, "/", "."), v})
+			}
 		case sysctlCmd.MatchString(line):
 			for _, kv := range splitAssignments(sysctlCmd.FindStringSubmatch(line)[2]) {
 				name, value, ok := strings.Cut(kv, "=")
@@ -85,12 +104,12 @@ func (r *scriptRun) readSettings(cmd string, depth int) ([]setting, error) {
 			}
 			out = append(out, setting{strings.ReplaceAll(m[2], "/", "."), v})
 		default:
-			path := filepath.Join(r.dir, strings.Fields(line)[0])
+			path := filepath.Join(dir, strings.Fields(line)[0])
 			b, err := os.ReadFile(path)
 			if err != nil || len(strings.Fields(line)) > 1 {
 				return nil, fmt.Errorf("%q cannot run on target %s", line, r.t.target)
 			}
-			more, err := r.readSettings(string(b), depth+1)
+			more, err := r.readSettings(string(b), filepath.Dir(path), depth+1)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
 			}
@@ -98,6 +117,26 @@ func (r *scriptRun) readSettings(cmd string, depth int) ([]setting, error) {
 		}
 	}
 	return out, nil
+}
+
+// stripComment drops a shell comment: from a '#' that starts a word, outside
+// quotes, to the end of the line.
+func stripComment(line string) string {
+	quote := byte(0)
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t'):
+			return strings.TrimSpace(line[:i])
+		}
+	}
+	return line
 }
 
 // splitAssignments splits "a=1 b=\"x y\"" into its assignments, keeping

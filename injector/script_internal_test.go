@@ -15,7 +15,8 @@ func TestReadSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &scriptRun{dir: dir, t: &T{target: "test"}}
-	got, err := r.readSettings("defaults.sh; sysctl -w net.ipv4.tcp_syn_retries=2 net.ipv4.tcp_timestamps=1\necho 0 > /proc/sys/net/ipv4/tcp_sack", 0)
+	got, err := r.readSettings("defaults.sh; sysctl -w net.ipv4.tcp_syn_retries=2 \\\n net.ipv4.tcp_timestamps=1 # why\n"+
+		"echo 0 > /proc/sys/net/ipv4/tcp_sack\n../x/set_sysctls.py /proc/sys/net/ipv4/tcp_wmem=\"1 2 3\" /proc/sys/net/core/somaxconn=9", dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,6 +26,8 @@ func TestReadSettings(t *testing.T) {
 		{"net.ipv4.tcp_syn_retries", "2"},
 		{"net.ipv4.tcp_timestamps", "1"},
 		{"net.ipv4.tcp_sack", "0"},
+		{"net.ipv4.tcp_wmem", "1 2 3"},
+		{"net.core.somaxconn", "9"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("settings\n got  %v\n want %v", got, want)
@@ -36,7 +39,7 @@ func TestReadSettings(t *testing.T) {
 		"nosuchfile.sh":                 `"nosuchfile.sh" cannot run on target test`,
 		"sysctl -q a=\"$((2*x))\"":      "",
 	} {
-		_, err := r.readSettings(cmd, 0)
+		_, err := r.readSettings(cmd, dir, 0)
 		if msg == "" {
 			continue
 		}

@@ -167,11 +167,11 @@ func (r *scriptRun) inbound(pkt *script.Packet) {
 		s.Seq = seq.Value(f.remoteISN + pkt.SeqStart)
 	}
 	if pkt.Ack != nil {
+		// Until the target's ISN is known (a segment sent to a listener
+		// to draw a reset) the number goes out as written, as in
+		// packetdrill.
 		s.Ack = seq.Value(*pkt.Ack)
-		if pkt.Flags&wire.ACK != 0 {
-			if !f.localKnown {
-				r.scriptError(pkt.Pos, "inbound ACK before the target's ISN is known: expect its SYN or SYN,ACK first")
-			}
+		if pkt.Flags&wire.ACK != 0 && f.localKnown {
 			s.Ack = seq.Value(r.localToLive(f, *pkt.Ack, syn))
 		}
 	}

@@ -30,6 +30,12 @@ var sysctls = map[string]sysctl{
 	"net.ipv4.tcp_timestamps": alreadyOn,
 	// Likewise it always offers and accepts window scaling.
 	"net.ipv4.tcp_window_scaling": alreadyOn,
+	// It answers with SYN cookies only when the listen queue overflows,
+	// Linux's setting 1.
+	"net.ipv4.tcp_syncookies": only("1"),
+	// It neither negotiates ECN nor keeps FACK.
+	"net.ipv4.tcp_ecn":  only("0"),
+	"net.ipv4.tcp_fack": only("0"),
 	"net.ipv4.tcp_rmem": func(v string) (tcpip.SettableTransportProtocolOption, error) {
 		lo, def, hi, err := triple(v)
 		return &tcpip.TCPReceiveBufferSizeRangeOption{Min: lo, Default: def, Max: hi}, err
@@ -60,6 +66,16 @@ var sysctls = map[string]sysctl{
 		}
 		return &opt, err
 	},
+}
+
+// only accepts the one value that describes what netstack does.
+func only(want string) sysctl {
+	return func(v string) (tcpip.SettableTransportProtocolOption, error) {
+		if strings.TrimSpace(v) != want {
+			return nil, fmt.Errorf("netstack behaves as with %s: %w", want, targets.ErrUnsupported)
+		}
+		return nil, nil
+	}
 }
 
 func alreadyOn(v string) (tcpip.SettableTransportProtocolOption, error) {

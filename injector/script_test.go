@@ -1,0 +1,125 @@
+package injector_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/tcpconform/tcpconform/injector"
+	"github.com/tcpconform/tcpconform/script"
+)
+
+// handshake is the opening most test scripts share: a listener, the peer's
+// SYN (with timestamps), the SYN,ACK, the ACK, and accept.
+const handshake = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 10) = 0
++0 < S 0:0(0) win 32792 <mss 1000,nop,wscale 7>
++0 > S. 0:0(0) ack 1 <...>
++0 < . 1:1(0) ack 1 win 257
++0 accept(3, ..., ...) = 4
+`
+
+// sackSYN is a SYN offering SACK and the SYN,ACK expected without it, after
+// prefix.
+func sackSYN(prefix string) string {
+	return prefix + `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 10) = 0
++0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,wscale 7>
+`
+}
+
+// runScript parses src as t.pkt and runs it over IPv4 on netstack.
+func runScript(t *testing.T, src string) injector.Result {
+	t.Helper()
+	f, err := script.Parse("t.pkt", []byte(src), script.ParseOptions{})
+	if err != nil {
+		t.Fatalf("parse:\n%v", err)
+	}
+	mode := injector.IPModeV4
+	c, err := injector.ScriptCase(f, injector.ScriptOptions{IP: &mode})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return injector.Run(context.Background(), netstack(t), c, injector.RunOptions{Verbose: true})
+}
+
+func TestScriptOutcomes(t *testing.T) {
+	tests := []struct {
+		name    string
+		src     string
+		outcome injector.Outcome
+		message string // a regexp the message must match
+	}{
+		{"a clean run", handshake + "+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1\n", injector.Passed, "^$"},
+		{"an extra segment is named as such",
+			handshake + "+0 < P. 1:101(100) ack 1 win 257\n+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 101\n",
+			injector.Failed, `^t.pkt:10: unexpected outbound packet: it came before the expected one\n  expected  > P. 1:11\(10\) ack 101\n  actual    > . 1:1\(0\) ack 101 `},
+		{"a packet that leaves early is a timing error",
+			handshake + "+0 write(4, ..., 10) = 10\n+1 > P. 1:11(10) ack 1\n",
+			injector.Failed, `^t.pkt:9: timing error: expected outbound packet at 1.000000 s but it left at 0.000000 s; tolerance 0.125000 s`},
+		{"a range accepts what falls inside it",
+			handshake + "+0 write(4, ..., 10) = 10\n+0~+0.5 > P. 1:11(10) ack 1\n", injector.Passed, "^$"},
+		{"a range rejects what falls outside it",
+			handshake + "+0 write(4, ..., 10) = 10\n+0.5~+1.5 > P. 1:11(10) ack 1\n",
+			injector.Failed, `^t.pkt:9: timing error: expected outbound packet in 0.500000~1.500000 s but it left at 0.000000 s`},
+		{"a call that blocks unmarked fails",
+			handshake + "+0 read(4, ..., 10) = 10\n", injector.Failed,
+			`^t.pkt:8: read\(4, \.\.\., 10\) blocked for 2s, but the script does not mark it as blocking \(T\.\.\.END read\)`},
+		{"an errno is checked",
+			"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n+0 accept(3, ..., ...) = -1 EAGAIN (Resource temporarily unavailable)\n",
+			injector.Failed, `^t.pkt:3: accept\(3, \.\.\., \.\.\.\) returned -1 EINVAL \(invalid argument\); the script expects -1 EAGAIN`},
+		{"TCP_INFO asserts hold", handshake + "+0 %{ assert tcpi_state == TCP_ESTABLISHED, tcpi_state }%\n", injector.Passed, "^$"},
+		{"a false assert fails with the values",
+			handshake + "+0 %{ assert tcpi_snd_cwnd == 0, tcpi_snd_cwnd }%\n",
+			injector.Failed, `^t.pkt:8: assertion failed: tcpi_snd_cwnd == 0\n  tcpi_snd_cwnd = \d+`},
+		{"a field the target lacks skips",
+			handshake + "+0 %{ assert tcpi_lost == 0 }%\n", injector.Skipped, `^t.pkt:8: target netstack does not report tcpi_lost$`},
+		{"a sysctl without an equivalent skips",
+			"`sysctl -q net.ipv4.tcp_frto=2`\n" + handshake, injector.Skipped,
+			`^t.pkt:1: sysctl net.ipv4.tcp_frto: unsupported on this target: netstack has no equivalent$`},
+		{"a sysctl reaches the stack: no SACK-permitted once tcp_sack=0", sackSYN("`sysctl -q net.ipv4.tcp_sack=0`\n"),
+			injector.Passed, "^$"},
+		{"...and without it the same line fails", sackSYN(""), injector.Failed,
+			`options: want \[mss 1460,nop,wscale 7\] got \[mss 1460,nop,nop,sackOK,nop,wscale 7\]`},
+		{"an unsupported call skips", handshake + "+0 epoll_create(1) = 5\n", injector.Skipped,
+			`^t.pkt:8: system call epoll_create is not supported by tcpconform yet$`},
+		{"two blocking calls at once are a script error",
+			"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 10) = 0\n+0...0.1 accept(3, ..., ...) = 4\n+0...0.1 accept(3, ..., ...) = 5\n",
+			injector.Errored, `^t.pkt:5: harness error: a blocking call is already in flight \(accept at line 4\)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := runScript(t, tt.src)
+			msg := strings.SplitN(res.Message, "\n  pcap ", 2)[0]
+			if res.Outcome != tt.outcome || !regexp.MustCompile(tt.message).MatchString(msg) {
+				t.Errorf("outcome %v, want %v; message:\n%s\nwant it to match %q\nlog:\n%s", res.Outcome, tt.outcome, res.Message, tt.message, res.Log)
+			}
+		})
+	}
+}
+
+// The peer echoes the target's timestamp: the script names the target's
+// TSval 500, and the ACK's "ecr 500" goes out as the live value. netstack
+// drops a final ACK whose timestamps are missing, so accept() succeeding
+// shows the echo went out; the log shows its value.
+func TestScriptEchoesTimestamps(t *testing.T) {
+	res := runScript(t, `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 10) = 0
++0 < S 0:0(0) win 32792 <mss 1000,sackOK,TS val 100 ecr 0,nop,wscale 7>
++0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 500 ecr 100,nop,wscale 7>
++.01 < . 1:1(0) ack 1 win 257 <nop,nop,TS val 110 ecr 500>
++0 accept(3, ..., ...) = 4
+`)
+	if res.Outcome != injector.Passed {
+		t.Fatalf("%v: %s\n%s", res.Outcome, res.Message, res.Log)
+	}
+	m := regexp.MustCompile(`Flags \[S\.\].*TS val (\d+) ecr 100`).FindStringSubmatch(res.Log)
+	if m == nil || !strings.Contains(res.Log, "TS val 110 ecr "+m[1]+"]") {
+		t.Errorf("the ACK does not echo the SYN,ACK's TSval:\n%s", res.Log)
+	}
+}
