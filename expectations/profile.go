@@ -34,6 +34,7 @@ var profiles = map[string]Profile{
 			"no delayed ACK: data is acknowledged at once (RFC 9293 section 3.8.6.3 allows delay, SHLD-18)",
 			"once timestamps are negotiated, a segment without them is dropped, the handshake's final ACK included (RFC 7323 section 3.2 allows it)",
 			"a retransmitted SYN,ACK repeats the first one's TSval",
+			"after listen(fd, 1) the first SYN is answered with a SYN cookie (window 65535, MSS only, never retransmitted)",
 		},
 	},
 }
