@@ -13,12 +13,24 @@ import (
 	"github.com/tcpconform/tcpconform/targets"
 )
 
-// command runs a back-quoted shell command. No target runs a shell yet, so
-// the command is read rather than run: the sysctl settings it makes (directly,
-// or through a script file it names, such as packetdrill's defaults.sh) are
-// handed to a target that takes them, and anything else skips the script with
-// the reason.
+// command runs a back-quoted shell command. A target with a shell (Linux)
+// runs it in the script's folder. On one without, the command is read rather
+// than run: the sysctl settings it makes (directly, or through a script file
+// it names, such as packetdrill's defaults.sh) are handed to a target that
+// takes them, and anything else skips the script with the reason.
 func (r *scriptRun) command(c *script.Command) {
+	if sh, ok := r.instance().(targets.Shell); ok {
+		out, err := sh.RunShell(r.t.ctx, c.Cmd, r.dir)
+		if r.p.Log != nil && len(out) > 0 {
+			fmt.Fprintf(r.p.Log, "%s: `%s` printed:\n%s", r.where(c.Pos), strings.TrimSpace(c.Cmd), out)
+		}
+		if err != nil {
+			// The target cannot be put in the state the script asks for;
+			// what the command printed says why.
+			r.skip(c.Pos, "shell command `%s` failed (%v): %s", strings.TrimSpace(c.Cmd), err, strings.TrimSpace(string(out)))
+		}
+		return
+	}
 	sys, ok := r.instance().(targets.Sysctls)
 	if !ok {
 		r.skip(c.Pos, "target %s cannot run shell commands", r.t.target)

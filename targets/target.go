@@ -193,6 +193,13 @@ type Sysctls interface {
 	SetSysctl(name, value string) error
 }
 
+// Shell is implemented by instances that can run a shell command inside the
+// stack's own environment (a Linux network namespace), in dir. It returns
+// what the command printed; a command that fails returns an error.
+type Shell interface {
+	RunShell(ctx context.Context, cmd, dir string) ([]byte, error)
+}
+
 // TCPInfo is implemented by instances that report the Linux tcp_info fields
 // of a socket ("tcpi_state", "tcpi_snd_cwnd", times in microseconds). The
 // map holds only the fields the target keeps.

@@ -33,6 +33,7 @@ import (
 	"github.com/tcpconform/tcpconform/injector"
 	"github.com/tcpconform/tcpconform/suites"
 	"github.com/tcpconform/tcpconform/targets"
+	_ "github.com/tcpconform/tcpconform/targets/linux"
 	_ "github.com/tcpconform/tcpconform/targets/netstack"
 )
 

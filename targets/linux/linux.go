@@ -1,0 +1,205 @@
+// Package linux is the Linux kernel target: each instance is a fresh network
+// namespace of this machine's kernel, reached through a TUN device, on the
+// real clock.
+//
+// Nothing touches the host's network: every namespace is new and private to
+// the instance (it is checked to differ from the process's own before
+// anything is configured), the addresses are documentation ones living only
+// inside it, and its sysctls are its own. Namespaces are named
+// tcpconform-<pid>-<n> under /run/netns while they live, so that a run killed
+// before it could clean up is reaped by the next one (ReapLeftovers).
+package linux
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tcpconform/tcpconform/targets"
+)
+
+func init() { targets.Register(Target{}) }
+
+// Target is the Linux kernel target.
+type Target struct{}
+
+var addrs = targets.Addrs{
+	Local4: netip.MustParseAddr("192.0.2.1"),
+	Peer4:  netip.MustParseAddr("192.0.2.2"),
+	Local6: netip.MustParseAddr("2001:db8::1"),
+	Peer6:  netip.MustParseAddr("2001:db8::2"),
+}
+
+// Name implements targets.Target.
+func (Target) Name() string { return "linux" }
+
+// Describe implements targets.Target.
+func (Target) Describe() string {
+	return "this machine's Linux kernel, in a fresh network namespace per case, via TUN, real time"
+}
+
+// Available implements targets.Target: the harness must be able to create
+// network namespaces (root, or CAP_SYS_ADMIN and CAP_NET_ADMIN) and open
+// /dev/net/tun.
+func (Target) Available() error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("%w: creating network namespaces and TUN devices needs root (running as uid %d)", targets.ErrUnavailable, os.Geteuid())
+	}
+	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("%w: /dev/net/tun: %v", targets.ErrUnavailable, err)
+	}
+	unix.Close(fd)
+	return nil
+}
+
+// pinned are the TCP sysctls every namespace starts with, so that results do
+// not depend on the host or on kernel build defaults. Values are Linux's
+// documented defaults (Documentation/networking/ip-sysctl.rst).
+var pinned = [][2]string{
+	{"net/ipv4/tcp_timestamps", "1"},
+	{"net/ipv4/tcp_sack", "1"},
+	{"net/ipv4/tcp_dsack", "1"},
+	{"net/ipv4/tcp_window_scaling", "1"},
+	{"net/ipv4/tcp_ecn", "2"},
+	{"net/ipv4/tcp_syncookies", "1"},
+	{"net/ipv4/tcp_syn_retries", "6"},
+	{"net/ipv4/tcp_synack_retries", "5"},
+	{"net/ipv4/tcp_fin_timeout", "60"},
+	{"net/ipv4/tcp_retries2", "15"},
+	{"net/ipv4/tcp_rmem", "4096 131072 6291456"},
+	{"net/ipv4/tcp_wmem", "4096 16384 4194304"},
+	{"net/ipv4/tcp_slow_start_after_idle", "1"},
+	{"net/ipv4/tcp_no_metrics_save", "0"},
+	{"net/ipv4/tcp_early_retrans", "3"},
+	{"net/ipv4/tcp_recovery", "1"},
+}
+
+// instance is one namespace.
+type instance struct {
+	ex   *executor
+	link *link
+
+	mu   sync.Mutex
+	fds  map[int]*socket
+	seen map[targets.Tuple]bool
+
+	closeOnce sync.Once
+}
+
+var reapOnce sync.Once
+
+// New implements targets.Target.
+func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, error) {
+	reapOnce.Do(func() { ReapLeftovers() })
+	ex, err := newExecutor()
+	if err != nil {
+		return nil, err
+	}
+	in := &instance{ex: ex, fds: map[int]*socket{}, seen: map[targets.Tuple]bool{}}
+	var tun *os.File
+	err = ex.do(func() error {
+		for _, kv := range pinned {
+			if err := writeProcSys(kv[0], kv[1]); err != nil {
+				return err
+			}
+		}
+		if cfg.TimeWait != 0 {
+			return fmt.Errorf("%w: the kernel's TIME-WAIT lasts 60 s and cannot be changed", targets.ErrUnsupported)
+		}
+		var err error
+		tun, err = setUp()
+		return err
+	})
+	if err != nil {
+		ex.stop()
+		return nil, fmt.Errorf("linux target: set up namespace %s: %w", ex.name, err)
+	}
+	in.link = newLink(tun)
+	return in, nil
+}
+
+func (in *instance) Link() targets.Link       { return in.link }
+func (in *instance) Sockets() targets.Sockets { return sockets{in} }
+func (in *instance) Clock() targets.Clock     { return realClock{} }
+func (in *instance) Addrs() targets.Addrs     { return addrs }
+
+// Capabilities implements targets.Instance.
+func (in *instance) Capabilities() targets.Capabilities {
+	return targets.Capabilities{IPv4: true, IPv6: true, State: true, SynReceivedState: true}
+}
+
+// Close implements targets.Instance: it closes the sockets, the TUN device
+// and the namespace's thread, and removes the namespace's name. The kernel
+// frees the namespace once its last socket is gone.
+func (in *instance) Close() error {
+	in.closeOnce.Do(func() {
+		in.mu.Lock()
+		for fd := range in.fds {
+			unix.Close(fd)
+		}
+		in.fds = map[int]*socket{}
+		in.mu.Unlock()
+		in.link.close()
+		in.ex.stop()
+	})
+	return nil
+}
+
+// SetSysctl implements targets.Sysctls: it writes the namespace's own
+// /proc/sys entry.
+func (in *instance) SetSysctl(name, value string) error {
+	err := in.ex.do(func() error { return writeProcSys(strings.ReplaceAll(name, ".", "/"), value) })
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("sysctl %s: %w: this kernel has no such setting", name, targets.ErrUnsupported)
+	}
+	return err
+}
+
+// RunShell implements targets.Shell: the command runs under /bin/sh inside
+// the namespace (the child inherits the namespace of the thread that starts
+// it), in dir, with PACKETDRILL_PID set as packetdrill sets it.
+func (in *instance) RunShell(ctx context.Context, command, dir string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PACKETDRILL_PID="+strconv.Itoa(os.Getpid()))
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := in.ex.do(cmd.Start); err != nil {
+		return nil, err
+	}
+	err := cmd.Wait()
+	return []byte(out.String()), err
+}
+
+// realClock is the wall clock.
+type realClock struct{}
+
+func (realClock) Now() time.Time               { return time.Now() }
+func (realClock) Virtual() bool                { return false }
+func (realClock) Settle()                      {}
+func (realClock) NextTimer() (time.Time, bool) { return time.Time{}, false }
+
+// Advance sleeps for d, or until ctx is done.
+func (realClock) Advance(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

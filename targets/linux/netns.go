@@ -1,0 +1,187 @@
+package linux
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// nsPrefix starts the name of every namespace the harness creates:
+// tcpconform-<pid>-<n>, so that leftovers of a crashed run can be told
+// from everything else and reaped.
+const nsPrefix = "tcpconform-"
+
+// netnsDir is where named network namespaces live (iproute2's convention),
+// so that `ip netns exec tcpconform-<pid>-<n> ...` reaches a running one.
+const netnsDir = "/run/netns"
+
+// executor is a goroutine locked to an OS thread that has entered a new,
+// private network namespace. Everything that must happen inside the
+// namespace (creating sockets and the TUN device, configuring addresses,
+// writing /proc/sys/net, starting shell commands) runs as a closure on it.
+// The thread never returns to the host namespace: when the executor ends, the
+// goroutine exits still locked, and the Go runtime ends the thread with it.
+type executor struct {
+	name  string // the namespace's name under /run/netns
+	jobs  chan func()
+	done  chan struct{}
+	close sync.Once
+}
+
+var nsSeq struct {
+	sync.Mutex
+	n int
+}
+
+// newExecutor starts the thread, enters a new network namespace on it,
+// checks that it really is a different namespace from the process's, and
+// names it.
+func newExecutor() (*executor, error) {
+	nsSeq.Lock()
+	nsSeq.n++
+	name := fmt.Sprintf("%s%d-%d", nsPrefix, os.Getpid(), nsSeq.n)
+	nsSeq.Unlock()
+
+	e := &executor{name: name, jobs: make(chan func()), done: make(chan struct{})}
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		// Deliberately no UnlockOSThread: the thread's namespace is not
+		// the host's, so it must die with this goroutine.
+		if err := enterNewNetns(); err != nil {
+			started <- err
+			return
+		}
+		if err := nameNetns(name); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		for {
+			select {
+			case job := <-e.jobs:
+				job()
+			case <-e.done:
+				unnameNetns(name)
+				return
+			}
+		}
+	}()
+	if err := <-started; err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// enterNewNetns unshares the calling thread's network namespace and makes
+// sure the thread is now in one that is not the process's own: every later
+// step configures interfaces and sysctls, which must never reach the host.
+func enterNewNetns() error {
+	host, err := nsInode("/proc/self/ns/net")
+	if err != nil {
+		return err
+	}
+	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		return fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
+	}
+	mine, err := nsInode("/proc/thread-self/ns/net")
+	if err != nil {
+		return err
+	}
+	if mine == host {
+		return errors.New("unshare left the thread in the host's network namespace")
+	}
+	return nil
+}
+
+func nsInode(path string) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return 0, fmt.Errorf("stat %s: %w", path, err)
+	}
+	return st.Ino, nil
+}
+
+// nameNetns bind-mounts the thread's namespace at /run/netns/name.
+func nameNetns(name string) error {
+	if err := os.MkdirAll(netnsDir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(netnsDir, name)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
+	if err != nil {
+		return fmt.Errorf("name the namespace: %w", err)
+	}
+	f.Close()
+	if err := unix.Mount("/proc/thread-self/ns/net", path, "none", unix.MS_BIND, ""); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("name the namespace: bind mount: %w", err)
+	}
+	return nil
+}
+
+// unnameNetns drops the name; the namespace itself goes when its last user
+// (the thread, the TUN, the sockets) does.
+func unnameNetns(name string) {
+	path := filepath.Join(netnsDir, name)
+	unix.Unmount(path, unix.MNT_DETACH)
+	os.Remove(path)
+}
+
+// do runs f on the namespace's thread and returns its error.
+func (e *executor) do(f func() error) error {
+	errc := make(chan error, 1)
+	select {
+	case e.jobs <- func() { errc <- f() }:
+	case <-e.done:
+		return errors.New("linux target: instance closed")
+	}
+	return <-errc
+}
+
+// stop ends the thread, and with it the harness's hold on the namespace.
+func (e *executor) stop() { e.close.Do(func() { close(e.done) }) }
+
+// ReapLeftovers removes the names of namespaces created by processes that
+// are no longer running, as an earlier run killed before it could clean up
+// leaves them; a namespace with nothing else in it then goes away. It
+// returns the names it removed. Namespaces of live processes, and anything
+// not named by the harness, are left alone.
+func ReapLeftovers() ([]string, error) {
+	entries, err := os.ReadDir(netnsDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var reaped []string
+	for _, ent := range entries {
+		rest, ok := strings.CutPrefix(ent.Name(), nsPrefix)
+		if !ok {
+			continue
+		}
+		pidText, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid <= 0 || alive(pid) {
+			continue
+		}
+		unnameNetns(ent.Name())
+		reaped = append(reaped, ent.Name())
+	}
+	return reaped, nil
+}
+
+// alive reports whether a process with this pid exists.
+func alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}

@@ -1,0 +1,285 @@
+package linux
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tcpconform/tcpconform/targets"
+)
+
+// socket is one descriptor the harness created in the namespace. The real
+// descriptor is always non-blocking; blocking calls are emulated by polling,
+// so that every wait honours its context.
+type socket struct {
+	nonblock bool // as the script sees the socket
+}
+
+// sockets is the instance's targets.Sockets: real system calls on
+// descriptors created inside the namespace (a socket belongs to the
+// namespace it was created in, so only creation needs the namespace's
+// thread). Errors for the script are the kernel's errno values.
+type sockets struct{ in *instance }
+
+var _ targets.Sockets = sockets{}
+
+func (k sockets) get(fd int) (*socket, error) {
+	k.in.mu.Lock()
+	defer k.in.mu.Unlock()
+	so, ok := k.in.fds[fd]
+	if !ok {
+		return nil, unix.EBADF
+	}
+	return so, nil
+}
+
+func (k sockets) add(fd int, nonblock bool) {
+	k.in.mu.Lock()
+	defer k.in.mu.Unlock()
+	k.in.fds[fd] = &socket{nonblock: nonblock}
+}
+
+// pollStep is how often a blocking call rechecks its context.
+const pollStep = 10 * time.Millisecond
+
+// wait blocks until fd is ready for events, or ctx is done.
+func wait(ctx context.Context, fd int, events int16) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: events}}
+		n, err := unix.Poll(pfd, int(pollStep/time.Millisecond))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+}
+
+// retry runs call until it does not report EAGAIN, waiting for events in
+// between on a blocking socket.
+func retry(ctx context.Context, so *socket, fd int, events int16, call func() error) error {
+	for {
+		err := call()
+		if err != unix.EAGAIN || so.nonblock {
+			return err
+		}
+		if err := wait(ctx, fd, events); err != nil {
+			return err
+		}
+	}
+}
+
+// Socket implements targets.Sockets.
+func (k sockets) Socket(domain, typ, proto int) (int, error) {
+	var fd int
+	err := k.in.ex.do(func() error {
+		var err error
+		fd, err = unix.Socket(domain, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
+		return err
+	})
+	if err != nil {
+		return -1, err
+	}
+	k.add(fd, typ&unix.SOCK_NONBLOCK != 0)
+	return fd, nil
+}
+
+func sockaddr(ap netip.AddrPort) unix.Sockaddr {
+	if ap.Addr().Is4() {
+		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+	}
+	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+}
+
+func addrPort(sa unix.Sockaddr) netip.AddrPort {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port))
+	}
+	return netip.AddrPort{}
+}
+
+// Bind implements targets.Sockets.
+func (k sockets) Bind(fd int, addr netip.AddrPort) error {
+	if _, err := k.get(fd); err != nil {
+		return err
+	}
+	return unix.Bind(fd, sockaddr(addr))
+}
+
+// Listen implements targets.Sockets.
+func (k sockets) Listen(fd int, backlog int) error {
+	if _, err := k.get(fd); err != nil {
+		return err
+	}
+	return unix.Listen(fd, backlog)
+}
+
+// Accept implements targets.Sockets. The new socket is blocking.
+func (k sockets) Accept(ctx context.Context, fd int) (int, netip.AddrPort, error) {
+	so, err := k.get(fd)
+	if err != nil {
+		return -1, netip.AddrPort{}, err
+	}
+	var nfd int
+	var sa unix.Sockaddr
+	err = retry(ctx, so, fd, unix.POLLIN, func() error {
+		var err error
+		nfd, sa, err = unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		return err
+	})
+	if err != nil {
+		return -1, netip.AddrPort{}, err
+	}
+	k.add(nfd, false)
+	return nfd, addrPort(sa), nil
+}
+
+// Connect implements targets.Sockets.
+func (k sockets) Connect(ctx context.Context, fd int, addr netip.AddrPort) error {
+	so, err := k.get(fd)
+	if err != nil {
+		return err
+	}
+	err = unix.Connect(fd, sockaddr(addr))
+	if err != unix.EINPROGRESS || so.nonblock {
+		return err
+	}
+	if err := wait(ctx, fd, unix.POLLOUT); err != nil {
+		return err
+	}
+	soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil {
+		return err
+	}
+	if soerr != 0 {
+		return unix.Errno(soerr)
+	}
+	return nil
+}
+
+// Read implements targets.Sockets.
+func (k sockets) Read(ctx context.Context, fd int, n int) ([]byte, error) {
+	so, err := k.get(fd)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, n)
+	var got int
+	err = retry(ctx, so, fd, unix.POLLIN, func() error {
+		var err error
+		got, err = unix.Read(fd, buf)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return buf[:got], nil
+}
+
+// Write implements targets.Sockets. A blocking socket takes all of b, as a
+// blocking write(2) does.
+func (k sockets) Write(ctx context.Context, fd int, b []byte) (int, error) {
+	so, err := k.get(fd)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for {
+		var n int
+		err := retry(ctx, so, fd, unix.POLLOUT, func() error {
+			var err error
+			n, err = unix.Write(fd, b[total:])
+			return err
+		})
+		if err != nil {
+			if total > 0 {
+				return total, nil
+			}
+			return 0, err
+		}
+		total += n
+		if total == len(b) || so.nonblock {
+			return total, nil
+		}
+	}
+}
+
+// Shutdown implements targets.Sockets.
+func (k sockets) Shutdown(fd int, how int) error {
+	if _, err := k.get(fd); err != nil {
+		return err
+	}
+	return unix.Shutdown(fd, how)
+}
+
+// Close implements targets.Sockets.
+func (k sockets) Close(fd int) error {
+	if _, err := k.get(fd); err != nil {
+		return err
+	}
+	k.in.mu.Lock()
+	delete(k.in.fds, fd)
+	k.in.mu.Unlock()
+	return unix.Close(fd)
+}
+
+// SetNonblock implements targets.Sockets.
+func (k sockets) SetNonblock(fd int, nonblocking bool) error {
+	so, err := k.get(fd)
+	if err != nil {
+		return err
+	}
+	k.in.mu.Lock()
+	so.nonblock = nonblocking
+	k.in.mu.Unlock()
+	return nil
+}
+
+// SetsockoptInt implements targets.Sockets.
+func (k sockets) SetsockoptInt(fd, level, name, value int) error {
+	if _, err := k.get(fd); err != nil {
+		return err
+	}
+	return unix.SetsockoptInt(fd, level, name, value)
+}
+
+// GetsockoptInt implements targets.Sockets.
+func (k sockets) GetsockoptInt(fd, level, name int) (int, error) {
+	if _, err := k.get(fd); err != nil {
+		return 0, err
+	}
+	return unix.GetsockoptInt(fd, level, name)
+}
+
+// LocalAddr implements targets.Sockets.
+func (k sockets) LocalAddr(fd int) (netip.AddrPort, error) {
+	return k.addr(fd, unix.Getsockname)
+}
+
+// RemoteAddr implements targets.Sockets.
+func (k sockets) RemoteAddr(fd int) (netip.AddrPort, error) {
+	return k.addr(fd, unix.Getpeername)
+}
+
+func (k sockets) addr(fd int, get func(int) (unix.Sockaddr, error)) (netip.AddrPort, error) {
+	if _, err := k.get(fd); err != nil {
+		return netip.AddrPort{}, err
+	}
+	sa, err := get(fd)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	return addrPort(sa), nil
+}

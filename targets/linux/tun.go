@@ -1,0 +1,275 @@
+package linux
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tcpconform/tcpconform/targets"
+)
+
+// tunName is the device's name inside each namespace: packetdrill's own,
+// which scripts' shell commands name ("tc qdisc replace dev tun0 ..."). Names
+// are per namespace, so every instance uses the same one.
+const tunName = "tun0"
+
+// setUp configures the namespace on its own thread: loopback up, the TUN
+// device without packet information or virtio header (so no offloads and no
+// coalescing: what is read is what the stack put on the wire), IPv6 quiet
+// (no DAD, no router solicitations, no link-local address), the addresses,
+// and the link up. It returns the TUN file.
+func setUp() (*os.File, error) {
+	if err := ifUp("lo"); err != nil {
+		return nil, err
+	}
+	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open /dev/net/tun: %w", err)
+	}
+	ifr, err := unix.NewIfreq(tunName)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI)
+	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("TUNSETIFF: %w", err)
+	}
+	tun := os.NewFile(uintptr(fd), "/dev/net/tun") // non-blocking: the poller owns it
+	for name, value := range map[string]string{
+		"net/ipv6/conf/" + tunName + "/accept_dad":           "0",
+		"net/ipv6/conf/" + tunName + "/dad_transmits":        "0",
+		"net/ipv6/conf/" + tunName + "/router_solicitations": "0",
+		"net/ipv6/conf/" + tunName + "/accept_ra":            "0",
+		"net/ipv6/conf/" + tunName + "/addr_gen_mode":        "1",
+	} {
+		if err := writeProcSys(name, value); err != nil {
+			tun.Close()
+			return nil, err
+		}
+	}
+	if err := addAddr4(addrs.Local4, 24); err != nil {
+		tun.Close()
+		return nil, err
+	}
+	if err := ifUp(tunName); err != nil {
+		tun.Close()
+		return nil, err
+	}
+	if err := addAddr6(addrs.Local6, 64); err != nil {
+		tun.Close()
+		return nil, err
+	}
+	if err := awaitAddr6(addrs.Local6); err != nil {
+		tun.Close()
+		return nil, err
+	}
+	return tun, nil
+}
+
+// awaitAddr6 waits until the IPv6 address can be bound: even without DAD the
+// kernel finishes adding it on a work queue, and a bind before that fails
+// with EADDRNOTAVAIL.
+func awaitAddr6(a netip.Addr) error {
+	s, err := unix.Socket(unix.AF_INET6, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(s)
+	sa := &unix.SockaddrInet6{Addr: a.As16()}
+	deadline := time.Now().Add(time.Second)
+	for {
+		err := unix.Bind(s, sa)
+		if err == nil {
+			return nil
+		}
+		if err != unix.EADDRNOTAVAIL || time.Now().After(deadline) {
+			return fmt.Errorf("address %v did not become usable: %w", a, err)
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+// writeProcSys sets one sysctl of the calling thread's network namespace
+// (/proc/sys/net follows the thread, unlike /proc/net).
+func writeProcSys(name, value string) error {
+	if err := os.WriteFile("/proc/sys/"+name, []byte(value), 0); err != nil {
+		return fmt.Errorf("sysctl %s=%s: %w", name, value, err)
+	}
+	return nil
+}
+
+// ifUp sets IFF_UP on an interface.
+func ifUp(name string) error {
+	s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(s)
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(s, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("%s flags: %w", name, err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(s, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("%s up: %w", name, err)
+	}
+	return nil
+}
+
+// addAddr4 gives the TUN an IPv4 address and netmask.
+func addAddr4(a netip.Addr, bits int) error {
+	s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(s)
+	ifr, err := unix.NewIfreq(tunName)
+	if err != nil {
+		return err
+	}
+	b := a.As4()
+	if err := ifr.SetInet4Addr(b[:]); err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(s, unix.SIOCSIFADDR, ifr); err != nil {
+		return fmt.Errorf("address %v: %w", a, err)
+	}
+	m := [4]byte{}
+	for i := 0; i < bits; i++ {
+		m[i/8] |= 0x80 >> (i % 8)
+	}
+	if err := ifr.SetInet4Addr(m[:]); err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(s, unix.SIOCSIFNETMASK, ifr); err != nil {
+		return fmt.Errorf("netmask /%d: %w", bits, err)
+	}
+	return nil
+}
+
+// in6Ifreq is the kernel's struct in6_ifreq.
+type in6Ifreq struct {
+	addr      [16]byte
+	prefixLen uint32
+	ifindex   int32
+}
+
+// addAddr6 gives the TUN an IPv6 address. DAD is off on the device, so the
+// address is usable at once.
+func addAddr6(a netip.Addr, bits int) error {
+	s, err := unix.Socket(unix.AF_INET6, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(s)
+	ifr, err := unix.NewIfreq(tunName)
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(s, unix.SIOCGIFINDEX, ifr); err != nil {
+		return fmt.Errorf("index of %s: %w", tunName, err)
+	}
+	req := in6Ifreq{addr: a.As16(), prefixLen: uint32(bits), ifindex: int32(ifr.Uint32())}
+	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(s), unix.SIOCSIFADDR, uintptr(unsafe.Pointer(&req))); errno != 0 {
+		return fmt.Errorf("address %v: %w", a, errno)
+	}
+	return nil
+}
+
+// link is the instance's targets.Link over the TUN device. A reader
+// goroutine stamps each packet with the time it was read and keeps only
+// TCP: the kernel's other traffic on the device is not part of any test.
+type link struct {
+	tun     *os.File
+	packets chan targets.Packet
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+func newLink(tun *os.File) *link {
+	l := &link{tun: tun, packets: make(chan targets.Packet, 4096), stop: make(chan struct{})}
+	l.wg.Add(1)
+	go l.read()
+	return l
+}
+
+func (l *link) read() {
+	defer l.wg.Done()
+	buf := make([]byte, 65536)
+	for {
+		n, err := l.tun.Read(buf)
+		if err != nil {
+			return // closed
+		}
+		if !isTCP(buf[:n]) {
+			continue
+		}
+		p := targets.Packet{At: time.Now(), Data: append([]byte(nil), buf[:n]...)}
+		select {
+		case l.packets <- p:
+		case <-l.stop:
+			return
+		}
+	}
+}
+
+// isTCP reports whether a raw IP datagram carries TCP directly.
+func isTCP(b []byte) bool {
+	if len(b) < 20 {
+		return false
+	}
+	switch b[0] >> 4 {
+	case 4:
+		return b[9] == unix.IPPROTO_TCP
+	case 6:
+		return len(b) >= 40 && b[6] == unix.IPPROTO_TCP
+	}
+	return false
+}
+
+// Inject implements targets.Link.
+func (l *link) Inject(pkt []byte) error {
+	_, err := l.tun.Write(pkt)
+	return err
+}
+
+// Poll implements targets.Link.
+func (l *link) Poll() (targets.Packet, bool) {
+	select {
+	case p := <-l.packets:
+		return p, true
+	default:
+		return targets.Packet{}, false
+	}
+}
+
+// Next implements targets.Link.
+func (l *link) Next(ctx context.Context) (targets.Packet, error) {
+	select {
+	case p := <-l.packets:
+		return p, nil
+	case <-ctx.Done():
+		return targets.Packet{}, ctx.Err()
+	case <-l.stop:
+		return targets.Packet{}, errors.New("linux target: instance closed")
+	}
+}
+
+// close ends the reader: closing the non-blocking file wakes its Read.
+func (l *link) close() {
+	close(l.stop)
+	l.tun.Close()
+	l.wg.Wait()
+}
