@@ -30,10 +30,11 @@ const netnsDir = "/run/netns"
 // The thread never returns to the host namespace: when the executor ends, the
 // goroutine exits still locked, and the Go runtime ends the thread with it.
 type executor struct {
-	name  string // the namespace's name under /run/netns
-	jobs  chan func()
-	done  chan struct{}
-	close sync.Once
+	name     string // the namespace's name under /run/netns
+	jobs     chan func()
+	done     chan struct{}
+	finished chan struct{} // closed once the name is gone
+	close    sync.Once
 }
 
 var nsSeq struct {
@@ -50,9 +51,10 @@ func newExecutor() (*executor, error) {
 	name := fmt.Sprintf("%s%d-%d", nsPrefix, os.Getpid(), nsSeq.n)
 	nsSeq.Unlock()
 
-	e := &executor{name: name, jobs: make(chan func()), done: make(chan struct{})}
+	e := &executor{name: name, jobs: make(chan func()), done: make(chan struct{}), finished: make(chan struct{})}
 	started := make(chan error, 1)
 	go func() {
+		defer close(e.finished)
 		runtime.LockOSThread()
 		// Deliberately no UnlockOSThread: the thread's namespace is not
 		// the host's, so it must die with this goroutine.
@@ -147,8 +149,12 @@ func (e *executor) do(f func() error) error {
 	return <-errc
 }
 
-// stop ends the thread, and with it the harness's hold on the namespace.
-func (e *executor) stop() { e.close.Do(func() { close(e.done) }) }
+// stop ends the thread, and with it the harness's hold on the namespace, and
+// waits until the namespace's name is gone.
+func (e *executor) stop() {
+	e.close.Do(func() { close(e.done) })
+	<-e.finished
+}
 
 // ReapLeftovers removes the names of namespaces created by processes that
 // are no longer running, as an earlier run killed before it could clean up
