@@ -267,9 +267,22 @@ func (l *link) Next(ctx context.Context) (targets.Packet, error) {
 	}
 }
 
-// close ends the reader: closing the non-blocking file wakes its Read.
+// closing counts TUN devices being torn down in the background.
+var closing sync.WaitGroup
+
+// close ends the link. Closing the device makes the kernel unregister it,
+// which waits out an RCU grace period (10–40 ms here); that happens in the
+// background, so the next case need not wait for it. The reader stops
+// delivering at once; closing the non-blocking file wakes its Read.
 func (l *link) close() {
 	close(l.stop)
-	l.tun.Close()
-	l.wg.Wait()
+	closing.Add(1)
+	go func() {
+		defer closing.Done()
+		l.tun.Close()
+		l.wg.Wait()
+	}()
 }
+
+// WaitClosed waits until every TUN device of closed instances is gone.
+func WaitClosed() { closing.Wait() }

@@ -1,0 +1,236 @@
+package linux
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tcpconform/tcpconform/state"
+	"github.com/tcpconform/tcpconform/targets"
+	"github.com/tcpconform/tcpconform/wire"
+)
+
+// need skips a test that needs root and /dev/net/tun where they are missing.
+func need(t testing.TB) {
+	t.Helper()
+	if err := (Target{}).Available(); err != nil {
+		t.Skipf("linux target unavailable: %v", err)
+	}
+}
+
+func newInstance(t testing.TB) *instance {
+	t.Helper()
+	need(t)
+	inst, err := Target{}.New(context.Background(), targets.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inst.Close() })
+	return inst.(*instance)
+}
+
+// ourNamespaces lists the names this process holds under /run/netns.
+func ourNamespaces(t testing.TB) []string {
+	entries, _ := os.ReadDir(netnsDir)
+	var out []string
+	prefix := nsPrefix + fmtInt(os.Getpid()) + "-"
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+func fmtInt(n int) string {
+	b := []byte{}
+	for n > 0 || len(b) == 0 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+	}
+	return string(b)
+}
+
+// hostView is what the host's network looks like from outside: links,
+// addresses and IPv4 sysctls. No instance may change any of it.
+func hostView(t testing.TB) string {
+	var b strings.Builder
+	for _, args := range [][]string{{"ip", "-o", "link"}, {"ip", "-o", "addr"}, {"sysctl", "net.ipv4"}} {
+		out, err := exec.Command(args[0], args[1:]...).Output()
+		if err != nil {
+			t.Skipf("%v: %v", args, err)
+		}
+		lines := strings.Split(string(out), "\n")
+		// Counters and timers move on their own; keep configuration.
+		var keep []string
+		for _, l := range lines {
+			if strings.Contains(l, "tcp_mem") || strings.Contains(l, "udp_mem") {
+				continue
+			}
+			keep = append(keep, l)
+		}
+		sort.Strings(keep)
+		b.WriteString(strings.Join(keep, "\n"))
+	}
+	return b.String()
+}
+
+func syn(src, dst uint16) []byte {
+	b, err := wire.Encode(wire.Segment{
+		IP:      wire.IP{Src: addrs.Peer4, Dst: addrs.Local4, TTL: 64},
+		SrcPort: src, DstPort: dst, Flags: wire.SYN, Window: 65535,
+		Options: []wire.Option{wire.MSS(1460)},
+	})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func TestHandshakeStatesAndCleanup(t *testing.T) {
+	need(t)
+	before := hostView(t)
+	in := newInstance(t)
+	so := in.Sockets()
+	fd, err := so.Socket(syscall.AF_INET, syscall.SOCK_STREAM, syscall.IPPROTO_TCP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := addrPortOf(addrs.Local4, 8080)
+	if err := so.Bind(fd, local); err != nil {
+		t.Fatal(err)
+	}
+	if err := so.Listen(fd, 10); err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := in.State(targets.Tuple{Local: local}); !ok || s != state.Listen {
+		t.Errorf("listener state %v %v", s, ok)
+	}
+	if err := in.link.Inject(syn(40000, 8080)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	p, err := in.link.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, err := wire.Decode(p.Data)
+	if err != nil || sa.Flags != wire.SYN|wire.ACK || sa.Ack != 1 {
+		t.Fatalf("reply %v (%v)", sa, err)
+	}
+	remote := addrPortOf(addrs.Peer4, 40000)
+	if s, ok := in.State(targets.Tuple{Local: local, Remote: remote}); !ok || s != state.SynReceived {
+		t.Errorf("child before accept: %v %v, want SYN-RECEIVED (a request socket, via sock_diag)", s, ok)
+	}
+	// Shell commands run inside the namespace: it has tun0 and the host
+	// does not see it.
+	out, err := in.RunShell(context.Background(), "ip -o addr show dev tun0", t.TempDir())
+	if err != nil || !strings.Contains(string(out), "192.0.2.1/24") {
+		t.Errorf("shell in the namespace: %v\n%s", err, out)
+	}
+	if err := in.SetSysctl("net.ipv4.tcp_sack", "0"); err != nil {
+		t.Fatal(err)
+	}
+	in.Close()
+	WaitClosed()
+	if left := ourNamespaces(t); len(left) != 0 {
+		t.Errorf("namespaces left after Close: %v", left)
+	}
+	if after := hostView(t); after != before {
+		t.Errorf("the host's network changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+func TestReapLeftovers(t *testing.T) {
+	need(t)
+	if err := os.MkdirAll(netnsDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A name whose owner is gone (pid 2^22 is beyond pid_max's default
+	// range of live pids here) and one whose owner is this process.
+	dead := filepath.Join(netnsDir, nsPrefix+"4194304-1")
+	live := filepath.Join(netnsDir, nsPrefix+fmtInt(os.Getpid())+"-999999")
+	other := filepath.Join(netnsDir, "not-ours-"+fmtInt(os.Getpid()))
+	for _, p := range []string{dead, live, other} {
+		if err := os.WriteFile(p, nil, 0o444); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer os.Remove(live)
+	defer os.Remove(other)
+	reaped, err := ReapLeftovers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reaped) != 1 || reaped[0] != filepath.Base(dead) {
+		t.Errorf("reaped %v", reaped)
+	}
+	for p, want := range map[string]bool{dead: false, live: true, other: true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s exists: %v, want %v", p, err == nil, want)
+		}
+	}
+}
+
+func TestUnsupportedSysctl(t *testing.T) {
+	in := newInstance(t)
+	if err := in.SetSysctl("net.ipv4.tcp_no_such_knob", "1"); err == nil || !strings.Contains(err.Error(), "this kernel has no such setting") {
+		t.Errorf("unknown sysctl: %v", err)
+	}
+}
+
+// BenchmarkInstance is the fixed cost of a case on this target: namespace,
+// TUN, addresses, pinned sysctls, and teardown (the background part of the
+// teardown is waited for inside the timing, so it is counted too). It also
+// reports the median of New+Close as the next case sees it.
+func BenchmarkInstance(b *testing.B) {
+	need(b)
+	var lat []time.Duration
+	begin := time.Now()
+	for b.Loop() {
+		start := time.Now()
+		inst, err := Target{}.New(context.Background(), targets.Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		inst.Close()
+		lat = append(lat, time.Since(start))
+	}
+	WaitClosed()
+	total := time.Since(begin)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(len(lat)), "with-teardown-ms/op")
+}
+
+// BenchmarkRoundTrip injects a SYN to a closed port and waits for the RST.
+func BenchmarkRoundTrip(b *testing.B) {
+	in := newInstance(b)
+	ctx := context.Background()
+	var lat []time.Duration
+	port := uint16(1)
+	for b.Loop() {
+		port++
+		start := time.Now()
+		if err := in.link.Inject(syn(port, 9)); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := in.link.Next(ctx); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+func addrPortOf(a netip.Addr, port uint16) netip.AddrPort { return netip.AddrPortFrom(a, port) }
