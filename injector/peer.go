@@ -244,6 +244,9 @@ const (
 	lastPeerPort  = 65535
 )
 
+// unread puts a packet taken by next back at the head of the capture.
+func (p *Peer) unread(a Arrival) { p.pending = append([]Arrival{a}, p.pending...) }
+
 // allocPort returns the next port for the peer's side of a connection,
 // wrapping round within firstPeerPort..lastPeerPort.
 func (p *Peer) allocPort() uint16 {

@@ -117,6 +117,8 @@ type scriptRun struct {
 
 	tolUsecs time.Duration
 	tolPct   float64
+	// strictSegments turns off merging outbound segments (--strict_segments).
+	strictSegments bool
 
 	bindPort, connectPort uint16
 
@@ -149,7 +151,8 @@ type flow struct {
 	peerPort, targetPort uint16
 	fd                   int // the target's descriptor, or -1
 
-	remoteISN uint32 // the peer's ISN: the script's own value, sent as is
+	remoteISN   uint32 // the peer's ISN: the script's own value, sent as is
+	remoteKnown bool
 
 	// The target's ISN, live and as the script names it.
 	liveLocalISN, scriptLocalISN uint32
@@ -219,6 +222,8 @@ func (r *scriptRun) applyOptions(o ScriptOptions) {
 			} else {
 				r.connectPort = uint16(n)
 			}
+		case opt.Name == "strict_segments":
+			r.strictSegments = true
 		case opt.Name == "tcp_ts_tick_usecs" && (opt.Value == "0" || !opt.HasValue):
 		case opt.Name == "mtu" && opt.Value == "1500":
 		default:

@@ -72,6 +72,9 @@ func (r *scriptRun) code(c *script.Code) {
 			r.skip(c.Pos, "code statement %q is not supported: only assert and print are", stmt)
 		}
 		cond, _ := splitTopLevelComma(strings.TrimPrefix(stmt, "assert "))
+		if strings.Contains(cond, "//") {
+			r.skip(c.Pos, "code %q uses Python's floor division, which is not supported", cond)
+		}
 		var missing []string
 		for _, name := range tcpiName.FindAllString(cond, -1) {
 			if _, ok := info[name]; !ok {
@@ -96,14 +99,56 @@ func (r *scriptRun) code(c *script.Code) {
 	}
 }
 
-// statements splits a code block on newlines and semicolons.
+// statements splits a code block into Python statements: at newlines and
+// semicolons outside brackets and strings, with "#" comments dropped and
+// lines inside open brackets (or ending in a backslash) joined.
 func statements(text string) []string {
 	var out []string
-	for _, s := range strings.FieldsFunc(text, func(c rune) bool { return c == '\n' || c == ';' }) {
-		if s = strings.TrimSpace(s); s != "" && !strings.HasPrefix(s, "#") {
+	var cur strings.Builder
+	depth, quote, comment := 0, byte(0), false
+	flush := func() {
+		if s := strings.TrimSpace(cur.String()); s != "" {
 			out = append(out, s)
 		}
+		cur.Reset()
 	}
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case comment:
+			if c == '\n' {
+				comment = false
+				if depth == 0 {
+					flush()
+				}
+			}
+			continue
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#':
+			comment = true
+			continue
+		case c == '(' || c == '[' || c == '{':
+			depth++
+		case c == ')' || c == ']' || c == '}':
+			depth--
+		case c == '\\' && i+1 < len(text) && text[i+1] == '\n':
+			i++
+			cur.WriteByte(' ')
+			continue
+		case (c == '\n' || c == ';') && depth <= 0:
+			flush()
+			continue
+		case c == '\n':
+			c = ' '
+		}
+		cur.WriteByte(c)
+	}
+	flush()
 	return out
 }
 

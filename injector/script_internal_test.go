@@ -52,29 +52,27 @@ func TestReadSettings(t *testing.T) {
 func TestTSMap(t *testing.T) {
 	var m tsMap
 	if _, ok := m.toLive(5); ok {
-		t.Error("no outbound TS val seen yet, yet an echo was inferred")
+		t.Error("no outbound TS val named yet, yet an echo was inferred")
 	}
 	if v, ok := m.toLive(0); !ok || v != 0 {
 		t.Error("an echo of 0 needs no mapping")
 	}
-	if got := m.toScript(9000, 100, false); got != 100 || m.known {
-		t.Errorf("a look without recording: %d, known %v", got, m.known)
-	}
-	m.toScript(9000, 100, true)
-	if got := m.toScript(9050, 0, true); got != 150 {
-		t.Errorf("later val = %d, want 150", got)
-	}
+	m.learn(100, 9000)
+	m.learn(150, 9050)
 	if v, _ := m.toLive(150); v != 9050 {
 		t.Errorf("echo of 150 = %d, want 9050", v)
 	}
 	if v, _ := m.toLive(120); v != 9020 {
-		t.Errorf("echo of an unseen 120 = %d, want 9020", v)
+		t.Errorf("echo of an unseen 120 = %d, want 9020 (from 100)", v)
+	}
+	if _, ok := m.toLive(99); ok {
+		t.Error("an echo below every named value cannot be inferred")
 	}
 }
 
 func TestCodeStatements(t *testing.T) {
-	got := statements("print(tcpi_snd_cwnd); assert tcpi_snd_cwnd == 10, tcpi_snd_cwnd\n# note\n")
-	if !reflect.DeepEqual(got, []string{"print(tcpi_snd_cwnd)", "assert tcpi_snd_cwnd == 10, tcpi_snd_cwnd"}) {
+	got := statements("print(tcpi_snd_cwnd); assert tcpi_snd_cwnd == 10, tcpi_snd_cwnd # why\n# note\nassert (a ==\n  b)\nassert c \\\n == d")
+	if !reflect.DeepEqual(got, []string{"print(tcpi_snd_cwnd)", "assert tcpi_snd_cwnd == 10, tcpi_snd_cwnd", "assert (a ==   b)", "assert c   == d"}) {
 		t.Errorf("statements %q", got)
 	}
 	cond, msg := splitTopLevelComma(`max(a, b) < 3, "x, y"`)

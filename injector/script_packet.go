@@ -14,46 +14,42 @@ import (
 	"github.com/tcpconform/tcpconform/wire"
 )
 
-// tsMap relates the target's timestamp values as the script writes them to
+// tsMap relates the target's timestamp values as the script names them to
 // the live ones, so that an inbound TS ecr can echo what the target sent.
+// Only outbound lines that write a TS option teach it a pair (packetdrill's
+// rule); "<...>" lines do not.
 type tsMap struct {
-	known                  bool
-	scriptFirst, liveFirst uint32
-	byScript               map[uint32]uint32
+	byScript map[uint32]uint32
 }
 
-// toScript rewrites a live outbound TSval into script space: the first one
-// seen is the script's own value, later ones keep their distance from it.
-// Only when record is set does it remember the pair (and the baseline).
-func (m *tsMap) toScript(live, scriptVal uint32, record bool) uint32 {
-	first, liveFirst := m.scriptFirst, m.liveFirst
-	if !m.known {
-		first, liveFirst = scriptVal, live
+// learn records that the script's TS val names the live one.
+func (m *tsMap) learn(scriptVal, live uint32) {
+	if m.byScript == nil {
+		m.byScript = map[uint32]uint32{}
 	}
-	s := first + (live - liveFirst)
-	if record {
-		if !m.known {
-			m.known, m.scriptFirst, m.liveFirst = true, first, liveFirst
-			m.byScript = map[uint32]uint32{}
-		}
-		m.byScript[s] = live
-	}
-	return s
+	m.byScript[scriptVal] = live
 }
 
 // toLive turns a script TS ecr into the live value to send: the live TSval
-// the script names, or one at the same distance from the first.
+// the script named so, or, from the nearest smaller value the script named,
+// the same distance on. Zero stays zero.
 func (m *tsMap) toLive(scriptEcr uint32) (uint32, bool) {
 	if scriptEcr == 0 {
 		return 0, true
 	}
-	if !m.known {
-		return 0, false
-	}
 	if v, ok := m.byScript[scriptEcr]; ok {
 		return v, true
 	}
-	return m.liveFirst + (scriptEcr - m.scriptFirst), true
+	best, found := uint32(0), false
+	for k := range m.byScript {
+		if k <= scriptEcr && (!found || k > best) {
+			best, found = k, true
+		}
+	}
+	if !found {
+		return 0, false
+	}
+	return m.byScript[best] + (scriptEcr - best), true
 }
 
 // aceFlags turns an AccECN ACE digit into the three bits it stands for
@@ -160,8 +156,16 @@ func (r *scriptRun) inbound(pkt *script.Packet) {
 	}
 	// The peer's ISN is the script's own number: the SYN carries it as
 	// written, later segments count from it.
+	// The peer's ISN is set once per connection: by the packet that makes
+	// it, or by the SYN,ACK answering the target's SYN. A later SYN (into an
+	// established connection, say) is a segment like any other.
+	if !f.remoteKnown {
+		f.remoteISN, f.remoteKnown = 0, true
+		if syn {
+			f.remoteISN = pkt.SeqStart
+		}
+	}
 	if syn {
-		f.remoteISN = pkt.SeqStart
 		s.Seq = seq.Value(pkt.SeqStart)
 	} else {
 		s.Seq = seq.Value(f.remoteISN + pkt.SeqStart)
@@ -208,7 +212,7 @@ func (r *scriptRun) inboundOptions(pkt *script.Packet, f *flow) []wire.Option {
 			if pkt.Flags&wire.ACK != 0 {
 				ecr, ok := r.ts.toLive(v.Ecr)
 				if !ok {
-					r.scriptError(pkt.Pos, "unable to infer the live TS ecr for script TS ecr %d: the target has sent no TS val yet", v.Ecr)
+					r.scriptError(pkt.Pos, "unable to infer the live TS ecr for script TS ecr %d: no outbound line named a TS val at or below it", v.Ecr)
 				}
 				v.Ecr = ecr
 			}
@@ -281,6 +285,9 @@ func (r *scriptRun) outbound(ev *script.Event, pkt *script.Packet, start, end, t
 			a.Err, want, a.Segment, a.Raw)
 	}
 	live := a.Segment
+	if !r.strictSegments {
+		live = r.coalesce(f, pkt, live, hi)
+	}
 	if f.targetPort == 0 {
 		f.targetPort = live.SrcPort
 	}
@@ -318,6 +325,36 @@ func (r *scriptRun) outbound(ev *script.Event, pkt *script.Packet, start, end, t
 	}
 }
 
+// coalesce merges the segments that follow first on the connection until
+// their payload reaches the script line's length, as packetdrill does by
+// default: a line may describe in one what a stack sends as several
+// MSS-sized segments. Only contiguous segments that agree in ack, window and
+// flags (but FIN, PSH and CWR) merge; the first that does not is left in the
+// capture for the next line.
+func (r *scriptRun) coalesce(f *flow, pkt *script.Packet, first wire.Segment, hi time.Duration) wire.Segment {
+	merged := first
+	merged.Payload = append([]byte(nil), first.Payload...)
+	const loose = wire.FIN | wire.PSH | wire.CWR
+	for len(merged.Payload) > 0 && len(merged.Payload) < pkt.Len {
+		b, ok, err := r.p.next(r.t.ctx, r.belongs(f, pkt), max(hi+lateGrace-r.p.Elapsed(), 0))
+		if err != nil {
+			r.ctxErr(pkt.Pos, err)
+		}
+		if !ok {
+			break
+		}
+		s := b.Segment
+		if b.Err != nil || s.Seq != merged.Seq.Add(seq.Size(len(merged.Payload))) || s.Ack != merged.Ack ||
+			s.Window != merged.Window || s.Flags&^loose != merged.Flags&^loose || len(s.Payload) == 0 {
+			r.p.unread(b)
+			break
+		}
+		merged.Payload = append(merged.Payload, s.Payload...)
+		merged.Flags |= s.Flags & loose
+	}
+	return merged
+}
+
 func deref16(p *uint16) uint16 {
 	if p == nil {
 		return 0
@@ -352,9 +389,10 @@ func (r *scriptRun) toScript(f *flow, live wire.Segment, pkt *script.Packet, rec
 	if live.Flags&wire.ACK != 0 && !syn {
 		s.Ack = seq.Value(uint32(live.Ack) - f.remoteISN)
 	}
-	var scriptTS uint32
-	if o, ok := wire.FindOption(pkt.Options, wire.KindTimestamps); ok {
-		scriptTS = o.(wire.Timestamps).Val
+	var scriptTS *wire.Timestamps
+	if o, ok := wire.FindOption(pkt.Options, wire.KindTimestamps); ok && !pkt.AnyOptions {
+		ts := o.(wire.Timestamps)
+		scriptTS = &ts
 	}
 	s.Options = make([]wire.Option, len(live.Options))
 	for i, o := range live.Options {
@@ -366,7 +404,13 @@ func (r *scriptRun) toScript(f *flow, live wire.Segment, pkt *script.Packet, rec
 			}
 			o = blocks
 		case wire.Timestamps:
-			v.Val = r.ts.toScript(v.Val, scriptTS, record)
+			// TSval and TSecr are not compared; show the script's.
+			if scriptTS != nil {
+				if record {
+					r.ts.learn(scriptTS.Val, v.Val)
+				}
+				v = *scriptTS
+			}
 			o = v
 		}
 		s.Options[i] = o

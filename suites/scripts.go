@@ -29,7 +29,9 @@ type ScriptOptions struct {
 }
 
 // modes returns the IP modes a script runs in: the one asked for, else the
-// one the script fixes with --ip_version, else both IPv4 and IPv6.
+// one the script fixes with --ip_version, else both IPv4 and IPv6, except
+// that a script named *v4.pkt runs only over IPv4 and *v6.pkt only over
+// IPv6 (packetdrill's runner's convention).
 func modes(f *script.File, o ScriptOptions) []injector.IPMode {
 	if o.IP != nil {
 		return []injector.IPMode{*o.IP}
@@ -38,6 +40,12 @@ func modes(f *script.File, o ScriptOptions) []injector.IPMode {
 		if opt.Name == "ip_version" {
 			return nil // the script decides
 		}
+	}
+	switch {
+	case strings.HasSuffix(f.Path, "v4.pkt"):
+		return []injector.IPMode{injector.IPModeV4}
+	case strings.HasSuffix(f.Path, "v6.pkt"):
+		return []injector.IPMode{injector.IPModeV6}
 	}
 	return []injector.IPMode{injector.IPModeV4, injector.IPModeV6}
 }

@@ -44,11 +44,9 @@ var sysctls = map[string]sysctl{
 		lo, def, hi, err := triple(v)
 		return &tcpip.TCPSendBufferSizeRangeOption{Min: lo, Default: def, Max: hi}, err
 	},
-	"net.ipv4.tcp_syn_retries": func(v string) (tcpip.SettableTransportProtocolOption, error) {
-		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 8)
-		opt := tcpip.TCPSynRetriesOption(n)
-		return &opt, err
-	},
+	// tcp_syn_retries has no equivalent: this gVisor keeps its
+	// TCPSynRetriesOption but its handshake never reads it (SYNs back off
+	// until the 120 s maximum RTO), so translating it would change nothing.
 	"net.ipv4.tcp_congestion_control": func(v string) (tcpip.SettableTransportProtocolOption, error) {
 		v = strings.TrimSpace(v)
 		if v != "reno" && v != "cubic" {

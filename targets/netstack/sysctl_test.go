@@ -28,7 +28,6 @@ func TestSysctlsReachTheStack(t *testing.T) {
 	for _, kv := range [][2]string{
 		{"net.ipv4.tcp_sack", "0"},
 		{"net.ipv4.tcp_rmem", "4096 65536 1048576"},
-		{"net.ipv4.tcp_syn_retries", "3"},
 		{"net.ipv4.tcp_congestion_control", "cubic"},
 		{"net.ipv4.tcp_timestamps", "1"},
 		{"net.ipv4.tcp_recovery", "0"},
@@ -39,16 +38,15 @@ func TestSysctlsReachTheStack(t *testing.T) {
 	}
 	var sack tcpip.TCPSACKEnabled
 	var rmem tcpip.TCPReceiveBufferSizeRangeOption
-	var syn tcpip.TCPSynRetriesOption
 	var cc tcpip.CongestionControlOption
 	var rec tcpip.TCPRecovery
-	for _, o := range []tcpip.GettableTransportProtocolOption{&sack, &rmem, &syn, &cc, &rec} {
+	for _, o := range []tcpip.GettableTransportProtocolOption{&sack, &rmem, &cc, &rec} {
 		if err := in.s.TransportProtocolOption(tcp.ProtocolNumber, o); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if sack || rmem.Max != 1048576 || rmem.Default != 65536 || syn != 3 || cc != "cubic" || rec != 0 {
-		t.Errorf("stack options: sack %v rmem %+v syn %v cc %v recovery %v", sack, rmem, syn, cc, rec)
+	if sack || rmem.Max != 1048576 || rmem.Default != 65536 || cc != "cubic" || rec != 0 {
+		t.Errorf("stack options: sack %v rmem %+v cc %v recovery %v", sack, rmem, cc, rec)
 	}
 }
 
@@ -56,6 +54,7 @@ func TestSysctlsWithoutEquivalentAreUnsupported(t *testing.T) {
 	in := newInstance(t)
 	for _, kv := range [][2]string{
 		{"net.ipv4.tcp_frto", "2"},
+		{"net.ipv4.tcp_syn_retries", "3"},
 		{"net.ipv4.tcp_timestamps", "0"},
 		{"net.ipv4.tcp_congestion_control", "bbr"},
 	} {
