@@ -73,8 +73,15 @@ func (r *scriptRun) runnable(cmd string, depth int) (string, error) {
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(r.dir, path)
 		}
+		path = followLostSymlinks(path)
 		st, err := os.Stat(path)
-		if err != nil || !st.Mode().IsRegular() || st.Mode()&0o111 != 0 {
+		if err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		if st.Mode()&0o111 != 0 {
+			if abs, err := filepath.Abs(path); err == nil && path != filepath.Join(r.dir, word) {
+				lines[i] = strings.Replace(line, word, abs, 1)
+			}
 			continue
 		}
 		body, err := os.ReadFile(path)
@@ -101,6 +108,30 @@ func (r *scriptRun) runnable(cmd string, depth int) (string, error) {
 		}
 	}
 	return strings.Join(lines, "\n"), nil
+}
+
+// followLostSymlinks follows files that are symbolic links stored as plain
+// files (a checkout or copy without symlink support keeps a link as a small
+// file holding the target's path): such a file's whole content is one
+// relative path, to an existing file, from the file's own folder.
+func followLostSymlinks(path string) string {
+	for range 8 {
+		st, err := os.Stat(path)
+		if err != nil || !st.Mode().IsRegular() || st.Size() > 256 || st.Mode()&0o111 != 0 {
+			return path
+		}
+		b, err := os.ReadFile(path)
+		target := strings.TrimSpace(string(b))
+		if err != nil || target == "" || strings.ContainsAny(target, " \t\n#") || filepath.IsAbs(target) {
+			return path
+		}
+		next := filepath.Join(filepath.Dir(path), target)
+		if _, err := os.Stat(next); err != nil {
+			return path
+		}
+		path = next
+	}
+	return path
 }
 
 // setting is one sysctl a command makes.

@@ -350,7 +350,9 @@ func (r *scriptRun) coalesce(f *flow, pkt *script.Packet, first wire.Segment, hi
 			break
 		}
 		merged.Payload = append(merged.Payload, s.Payload...)
-		merged.Flags |= s.Flags & loose
+		// As GSO splits a segment: CWR stays on the first piece, PSH and
+		// FIN go with the last.
+		merged.Flags = merged.Flags&^(wire.PSH|wire.FIN) | s.Flags&(wire.PSH|wire.FIN)
 	}
 	return merged
 }
