@@ -26,6 +26,15 @@ var Reference = Profile{
 }
 
 var profiles = map[string]Profile{
+	"linux": {
+		Target:   "linux",
+		TimeWait: 60 * time.Second, // TCP_TIMEWAIT_LEN
+		Deviations: []string{
+			"TIME-WAIT lasts 60 s (TCP_TIMEWAIT_LEN), not 2 MSL (4 min; RFC 9293 section 3.10.8)",
+			"ACKs may be delayed by up to about 40 ms outside quick-ack mode (RFC 9293 section 3.8.6.3 allows up to 0.5 s)",
+			"RFC 1337's TIME-WAIT assassination fix is off: an RST in TIME-WAIT closes the connection",
+		},
+	},
 	"netstack": {
 		Target:   "netstack",
 		TimeWait: 60 * time.Second,

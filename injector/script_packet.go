@@ -74,7 +74,7 @@ func aceFlags(ace int) wire.Flags {
 func (r *scriptRun) packet(ev *script.Event, pkt *script.Packet, start, end, tol time.Duration) {
 	if len(pkt.Undefined) > 0 {
 		u := pkt.Undefined[0]
-		r.scriptError(u.Pos, "symbol %s is not defined: give its value with -D %s=...", u.Name, u.Name)
+		r.skip(u.Pos, "symbol %s is not defined: give its value with -D %s=...", u.Name, u.Name)
 	}
 	switch {
 	case len(pkt.Encaps) > 0:
