@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcpconform/tcpconform/internal/hoststate"
 	"github.com/tcpconform/tcpconform/state"
 	"github.com/tcpconform/tcpconform/targets"
 	"github.com/tcpconform/tcpconform/wire"
@@ -58,28 +58,13 @@ func fmtInt(n int) string {
 	return string(b)
 }
 
-// hostView is what the host's network looks like from outside: links,
-// addresses and IPv4 sysctls. No instance may change any of it.
+// hostView is what the host's network looks like from outside.
 func hostView(t testing.TB) string {
-	var b strings.Builder
-	for _, args := range [][]string{{"ip", "-o", "link"}, {"ip", "-o", "addr"}, {"sysctl", "net.ipv4"}} {
-		out, err := exec.Command(args[0], args[1:]...).Output()
-		if err != nil {
-			t.Skipf("%v: %v", args, err)
-		}
-		lines := strings.Split(string(out), "\n")
-		// Counters and timers move on their own; keep configuration.
-		var keep []string
-		for _, l := range lines {
-			if strings.Contains(l, "tcp_mem") || strings.Contains(l, "udp_mem") {
-				continue
-			}
-			keep = append(keep, l)
-		}
-		sort.Strings(keep)
-		b.WriteString(strings.Join(keep, "\n"))
+	v, err := hoststate.Snapshot()
+	if err != nil {
+		t.Skip(err)
 	}
-	return b.String()
+	return v
 }
 
 func syn(src, dst uint16) []byte {
