@@ -298,10 +298,10 @@ func (r *scriptRun) tolerance(gap time.Duration) time.Duration {
 func (r *scriptRun) event(ev *script.Event) {
 	start, end := r.schedule(ev)
 	tol := r.tolerance(start - r.prevSched)
-	r.pollBlocking()
 	if pkt, ok := ev.Action.(*script.Packet); !ok || pkt.Dir == script.Inbound {
 		r.waitUntil(start)
 	}
+	r.pollBlocking(r.p.Elapsed())
 	switch a := ev.Action.(type) {
 	case *script.Packet:
 		r.packet(ev, a, start, end, tol)
@@ -331,7 +331,7 @@ func (r *scriptRun) waitUntil(t time.Duration) {
 		if err := r.p.Sleep(r.t.ctx, t-now); err != nil {
 			r.t.ErrorAt(r.where(r.f.Events[0].Pos), err)
 		}
-		r.pollBlocking()
+		r.pollBlocking(r.p.Elapsed())
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"syscall"
 	"time"
 
@@ -63,7 +64,7 @@ func (r *scriptRun) syscall(ev *script.Event, sc *script.Syscall, start time.Dur
 			res.at = r.p.Elapsed()
 			call.done <- res
 		}()
-		r.pollBlocking()
+		r.pollBlocking(start)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.t.ctx, BlockingCallLimit)
@@ -140,22 +141,40 @@ func joinArgs(args []script.Expr) string {
 }
 
 // pollBlocking collects the result of the blocking call in flight, if it has
-// returned, and checks it; a call still blocked past its due time fails.
-func (r *scriptRun) pollBlocking() {
+// returned, and checks it. next is the scheduled time of what the script does
+// next: a call still blocked although next is past its due time (and
+// tolerance) fails. On a virtual clock it first waits a little wall time, so
+// a call unblocked by what just happened is seen returning at this instant;
+// on a real clock the call stamps its own return time, so nothing waits.
+func (r *scriptRun) pollBlocking(next time.Duration) {
 	c := r.blocking
 	if c == nil {
 		return
 	}
 	r.p.clock.Settle()
+	var grace <-chan time.Time
+	if r.p.clock.Virtual() {
+		grace = time.After(blockingGrace)
+	}
 	select {
 	case res := <-c.done:
 		r.finishBlocking(res)
-	case <-time.After(blockingGrace):
-		if now := r.p.Elapsed(); now > c.due+c.tol {
-			c.cancel()
-			r.failAt(c.sc.Pos, "%s had not returned by %.6f s; the script expects it to return at %.6f s (tolerance %.6f s)",
-				callText(c.sc), now.Seconds(), c.due.Seconds(), c.tol.Seconds())
+		return
+	case <-grace:
+	default:
+		if grace != nil {
+			select {
+			case res := <-c.done:
+				r.finishBlocking(res)
+				return
+			case <-grace:
+			}
 		}
+	}
+	if next > c.due+c.tol {
+		c.cancel()
+		r.failAt(c.sc.Pos, "%s had not returned by %.6f s; the script expects it to return at %.6f s (tolerance %.6f s)",
+			callText(c.sc), next.Seconds(), c.due.Seconds(), c.tol.Seconds())
 	}
 }
 
@@ -171,18 +190,18 @@ func (r *scriptRun) finishBlocking(res callResult) {
 }
 
 // awaitBlocking waits, at the end of the script, for the blocking call in
-// flight: it lets time pass to its due time and then wants its result.
+// flight: it lets time pass to its due time plus tolerance and then wants
+// its result.
 func (r *scriptRun) awaitBlocking() {
-	if r.blocking == nil {
+	c := r.blocking
+	if c == nil {
 		return
 	}
-	r.waitUntil(r.blocking.due)
-	r.pollBlocking()
-	if c := r.blocking; c != nil {
-		r.waitUntil(c.due + c.tol)
-		r.pollBlocking()
-	}
-	if c := r.blocking; c != nil {
+	r.waitUntil(c.due + c.tol)
+	select {
+	case res := <-c.done:
+		r.finishBlocking(res)
+	case <-time.After(blockingGrace):
 		c.cancel()
 		r.failAt(c.sc.Pos, "%s never returned; the script expects it to return at %.6f s", callText(c.sc), c.due.Seconds())
 	}
@@ -268,12 +287,21 @@ func (r *scriptRun) realBuffer(sc *script.Syscall) {
 	}
 }
 
-// zeroFlags skips the script when argument i (flags) is not zero: the
-// harness runs no send or receive flags yet.
-func (r *scriptRun) zeroFlags(sc *script.Syscall, i int) {
-	if i < len(sc.Args) && r.arg(sc, i) != 0 {
-		r.skip(sc.Pos, "%s with flags %v is not supported by tcpconform", sc.Name, sc.Args[i])
+// flagsArg returns the flags argument i, or 0 when it is absent.
+func (r *scriptRun) flagsArg(sc *script.Syscall, i int) int64 {
+	if i >= len(sc.Args) {
+		return 0
 	}
+	return r.arg(sc, i)
+}
+
+// flagged returns the target's flag-taking calls, or skips the script.
+func (r *scriptRun) flagged(sc *script.Syscall) targets.FlaggedIO {
+	fio, ok := r.p.Sockets().(targets.FlaggedIO)
+	if !ok {
+		r.skip(sc.Pos, "%s with flags %v is not supported on target %s", sc.Name, sc.Args[3], r.t.target)
+	}
+	return fio
 }
 
 // iovLen sums the lengths of an iovec array: [{..., 1000}, {..., 500}].
@@ -340,7 +368,7 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 		// port is learned from its SYN.
 		r.cur, r.listening = &flow{peerPort: r.connectPort, fd: fd}, false
 		return preparedCall{exec: func(ctx context.Context) callResult { return result(0, so.Connect(ctx, fd, addr)) }}
-	case "read", "recv", "recvfrom", "readv":
+	case "read", "readv":
 		fd := r.fd(sc, 0)
 		r.realBuffer(sc)
 		var n int
@@ -348,13 +376,27 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 			n = r.iovLen(sc, sc.Args[1])
 		} else {
 			n = int(r.arg(sc, 2))
-			r.zeroFlags(sc, 3)
 		}
 		return preparedCall{exec: func(ctx context.Context) callResult {
 			b, err := so.Read(ctx, fd, n)
 			return result(len(b), err)
 		}}
-	case "write", "send", "sendto", "writev":
+	case "recv", "recvfrom":
+		fd := r.fd(sc, 0)
+		r.realBuffer(sc)
+		n, flags := int(r.arg(sc, 2)), r.flagsArg(sc, 3)
+		if flags == 0 {
+			return preparedCall{exec: func(ctx context.Context) callResult {
+				b, err := so.Read(ctx, fd, n)
+				return result(len(b), err)
+			}}
+		}
+		fio := r.flagged(sc)
+		return preparedCall{exec: func(ctx context.Context) callResult {
+			b, err := fio.RecvFrom(ctx, fd, n, int(flags))
+			return result(len(b), err)
+		}}
+	case "write", "writev":
 		fd := r.fd(sc, 0)
 		r.realBuffer(sc)
 		var n int
@@ -362,14 +404,44 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 			n = r.iovLen(sc, sc.Args[1])
 		} else {
 			n = int(r.arg(sc, 2))
-			r.zeroFlags(sc, 3)
 		}
 		return preparedCall{exec: func(ctx context.Context) callResult {
 			return result(so.Write(ctx, fd, make([]byte, n)))
 		}}
+	case "send", "sendto":
+		fd := r.fd(sc, 0)
+		r.realBuffer(sc)
+		n, flags := int(r.arg(sc, 2)), r.flagsArg(sc, 3)
+		var to netip.AddrPort
+		if flags&syscall.MSG_FASTOPEN != 0 {
+			// sendto(MSG_FASTOPEN) opens the connection, like connect.
+			to = r.sockAddr(r.p.LocalAddr(), r.connectPort)
+			if r.cur == nil || r.cur.fd != fd {
+				r.cur, r.listening = &flow{peerPort: r.connectPort, fd: fd}, false
+			}
+		}
+		if flags == 0 {
+			return preparedCall{exec: func(ctx context.Context) callResult {
+				return result(so.Write(ctx, fd, make([]byte, n)))
+			}}
+		}
+		fio := r.flagged(sc)
+		return preparedCall{exec: func(ctx context.Context) callResult {
+			return result(fio.SendTo(ctx, fd, make([]byte, n), int(flags), to))
+		}}
+	case "poll":
+		return r.poll(sc)
+	case "ioctl":
+		return r.ioctl(sc)
 	case "close":
 		fd := r.fd(sc, 0)
-		return preparedCall{exec: func(context.Context) callResult { return result(0, so.Close(fd)) }}
+		return preparedCall{exec: func(context.Context) callResult { return result(0, so.Close(fd)) },
+			post: func(int64) {
+				// The number may come back for the next socket.
+				if r.cur != nil && r.cur.fd == fd {
+					r.cur.fd = -1
+				}
+			}}
 	case "shutdown":
 		fd, how := r.fd(sc, 0), r.arg(sc, 1)
 		return preparedCall{exec: func(context.Context) callResult { return result(0, so.Shutdown(fd, int(how))) }}
@@ -413,11 +485,109 @@ type unknownSymbol struct{ name string }
 
 func (e *unknownSymbol) Error() string { return "unknown symbol " + e.name }
 
-// valueMismatch is a getsockopt value other than the script's.
-type valueMismatch struct{ want, got int64 }
+// valueMismatch is a value the call returned through a pointer (getsockopt,
+// ioctl, poll's revents) other than the script's.
+type valueMismatch struct {
+	want, got int64
+	what      string // "value" when empty
+}
 
 func (e *valueMismatch) Error() string {
-	return fmt.Sprintf("value %d, the script expects %d", e.got, e.want)
+	what := e.what
+	if what == "" {
+		what = "value"
+	}
+	return fmt.Sprintf("%s %d (0x%x), the script expects %d (0x%x)", what, e.got, e.got, e.want, e.want)
+}
+
+// ioctl handles integer ioctls such as ioctl(4, SIOCINQ, [1000]) = 0: the
+// value the script writes is compared with the target's.
+func (r *scriptRun) ioctl(sc *script.Syscall) preparedCall {
+	io, ok := r.p.Sockets().(targets.Ioctler)
+	if !ok {
+		r.skip(sc.Pos, "ioctl is not supported on target %s", r.t.target)
+	}
+	fd, req := r.fd(sc, 0), r.arg(sc, 1)
+	if len(sc.Args) < 3 {
+		r.scriptError(sc.Pos, "ioctl needs a value")
+	}
+	want, err := r.intArg(sc.Args[2])
+	if err != nil {
+		r.skip(sc.Pos, "ioctl with the value %v is not supported by tcpconform", sc.Args[2])
+	}
+	return preparedCall{exec: func(context.Context) callResult {
+		got, err := io.IoctlInt(fd, uint(req))
+		if err == nil && int64(got) != want {
+			return callResult{err: &valueMismatch{want: want, got: int64(got)}}
+		}
+		return result(0, err)
+	}}
+}
+
+// poll handles poll([{fd=4, events=POLLIN, revents=POLLIN}], 1, timeout):
+// the result and each entry's revents are compared with the script's.
+func (r *scriptRun) poll(sc *script.Syscall) preparedCall {
+	poller, ok := r.p.Sockets().(targets.Poller)
+	if !ok {
+		r.skip(sc.Pos, "poll is not supported on target %s", r.t.target)
+	}
+	arr, ok := sc.Args[0].(*script.Array)
+	if !ok || len(sc.Args) < 3 {
+		r.scriptError(sc.Pos, "poll wants [{fd=..., events=..., revents=...}], nfds, timeout")
+	}
+	var fds []targets.PollFd
+	var wantRevents []int64
+	for _, el := range arr.Elems {
+		st, ok := el.(*script.Struct)
+		if !ok {
+			r.scriptError(el.Position(), "a pollfd is {fd=..., events=..., revents=...}")
+		}
+		var pfd targets.PollFd
+		var rev int64
+		for _, fe := range st.Fields {
+			as, ok := fe.(*script.Assign)
+			if !ok {
+				r.scriptError(fe.Position(), "a pollfd field is name=value")
+			}
+			switch as.Name {
+			case "fd":
+				fd, err := r.fdOf(as.Value)
+				if err != nil {
+					r.scriptError(as.Pos, "%v", err)
+				}
+				pfd.Fd = fd
+			case "events", "revents":
+				v, err := r.intArg(as.Value)
+				if err != nil {
+					r.skip(as.Pos, "poll %s %v: %v", as.Name, as.Value, err)
+				}
+				if as.Name == "events" {
+					pfd.Events = int16(v)
+				} else {
+					rev = v
+				}
+			}
+		}
+		fds = append(fds, pfd)
+		wantRevents = append(wantRevents, rev)
+	}
+	ms := r.arg(sc, 2)
+	timeout := time.Duration(ms) * time.Millisecond
+	if ms < 0 {
+		timeout = -1
+	}
+	return preparedCall{exec: func(ctx context.Context) callResult {
+		n, err := poller.Poll(ctx, fds, timeout)
+		if err != nil {
+			return callResult{err: err}
+		}
+		for i, f := range fds {
+			if int64(f.Revents) != wantRevents[i] {
+				return callResult{err: &valueMismatch{want: wantRevents[i], got: int64(f.Revents), what: fmt.Sprintf("revents of fd entry %d", i)}}
+			}
+		}
+		return callResult{ret: int64(n)}
+	}}
 }
 
 // fcntl handles F_GETFL and F_SETFL for O_NONBLOCK.

@@ -38,7 +38,7 @@ var linuxSymbols = map[string]int64{
 	"MSG_MORE": syscall.MSG_MORE, "MSG_TRUNC": syscall.MSG_TRUNC, "MSG_ERRQUEUE": syscall.MSG_ERRQUEUE,
 	"MSG_EOR": syscall.MSG_EOR, "MSG_FASTOPEN": 0x20000000, "MSG_ZEROCOPY": 0x4000000,
 	"POLLIN": 0x1, "POLLPRI": 0x2, "POLLOUT": 0x4, "POLLERR": 0x8, "POLLHUP": 0x10, "POLLRDHUP": 0x2000,
-	"NULL": 0,
+	"NULL": 0, "SIOCINQ": 0x541b, "SIOCOUTQ": 0x5411, "SIOCOUTQNSD": 0x894b, "FIONREAD": 0x541b,
 }
 
 // errnos resolves errno names.

@@ -200,6 +200,34 @@ type Shell interface {
 	RunShell(ctx context.Context, cmd, dir string) ([]byte, error)
 }
 
+// FlaggedIO is implemented by instances whose sockets take send and receive
+// flags (MSG_*), and sendto's address: MSG_FASTOPEN on an unconnected socket
+// opens the connection with data on the SYN.
+type FlaggedIO interface {
+	// SendTo sends b with flags, to addr when it is valid.
+	SendTo(ctx context.Context, fd int, b []byte, flags int, addr netip.AddrPort) (int, error)
+	// RecvFrom reads up to n bytes with flags.
+	RecvFrom(ctx context.Context, fd int, n int, flags int) ([]byte, error)
+}
+
+// PollFd is one entry of a poll(2) call.
+type PollFd struct {
+	Fd              int
+	Events, Revents int16
+}
+
+// Poller is implemented by instances whose sockets can be polled. Poll
+// waits up to timeout (negative: until ctx is done) and fills Revents.
+type Poller interface {
+	Poll(ctx context.Context, fds []PollFd, timeout time.Duration) (int, error)
+}
+
+// Ioctler is implemented by instances that answer integer socket ioctls
+// (SIOCINQ, SIOCOUTQ).
+type Ioctler interface {
+	IoctlInt(fd int, req uint) (int, error)
+}
+
 // TCPInfo is implemented by instances that report the Linux tcp_info fields
 // of a socket ("tcpi_state", "tcpi_snd_cwnd", times in microseconds). The
 // map holds only the fields the target keeps.

@@ -128,6 +128,13 @@ func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, er
 	return in, nil
 }
 
+// The linux sockets also take flags, poll and ioctls.
+var (
+	_ targets.FlaggedIO = sockets{}
+	_ targets.Poller    = sockets{}
+	_ targets.Ioctler   = sockets{}
+)
+
 func (in *instance) Link() targets.Link       { return in.link }
 func (in *instance) Sockets() targets.Sockets { return sockets{in} }
 func (in *instance) Clock() targets.Clock     { return realClock{} }

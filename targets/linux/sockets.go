@@ -211,6 +211,13 @@ func (k sockets) Write(ctx context.Context, fd int, b []byte) (int, error) {
 		}
 		total += n
 		if total == len(b) || so.nonblock {
+			// A blocking write on a socket still opening (the data rode
+			// on a Fast Open SYN) returns once the handshake is over.
+			if !so.nonblock {
+				if err := awaitConnected(ctx, fd); err != nil {
+					return total, err
+				}
+			}
 			return total, nil
 		}
 	}
@@ -282,4 +289,120 @@ func (k sockets) addr(fd int, get func(int) (unix.Sockaddr, error)) (netip.AddrP
 		return netip.AddrPort{}, err
 	}
 	return addrPort(sa), nil
+}
+
+// SendTo implements targets.FlaggedIO.
+func (k sockets) SendTo(ctx context.Context, fd int, b []byte, flags int, addr netip.AddrPort) (int, error) {
+	so, err := k.get(fd)
+	if err != nil {
+		return 0, err
+	}
+	var to unix.Sockaddr
+	if addr.IsValid() {
+		to = sockaddr(addr)
+	}
+	nb := *so
+	nb.nonblock = so.nonblock || flags&unix.MSG_DONTWAIT != 0
+	var n int
+	err = retry(ctx, &nb, fd, unix.POLLOUT, func() error {
+		var err error
+		n, err = unix.SendmsgN(fd, b, nil, to, flags|unix.MSG_DONTWAIT)
+		return err
+	})
+	if nb.nonblock || (err != nil && err != unix.EINPROGRESS) {
+		return n, err
+	}
+	// A blocking socket that is still opening (sendto with MSG_FASTOPEN)
+	// returns only once the handshake is over, as the kernel's blocking
+	// path waits for it: with no cookie the SYN went out bare and the data
+	// follows then.
+	if werr := awaitConnected(ctx, fd); werr != nil {
+		return 0, werr
+	}
+	if err == unix.EINPROGRESS {
+		return k.Write(ctx, fd, b)
+	}
+	return n, nil
+}
+
+// awaitConnected waits, for a blocking call, until a socket that is still
+// in SYN-SENT has finished its handshake, and reports how that ended.
+func awaitConnected(ctx context.Context, fd int) error {
+	ti, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil || ti.State != 2 { // TCP_SYN_SENT
+		return nil
+	}
+	if err := wait(ctx, fd, unix.POLLOUT); err != nil {
+		return err
+	}
+	if soerr, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); soerr != 0 {
+		return unix.Errno(soerr)
+	}
+	return nil
+}
+
+// RecvFrom implements targets.FlaggedIO.
+func (k sockets) RecvFrom(ctx context.Context, fd int, n int, flags int) ([]byte, error) {
+	so, err := k.get(fd)
+	if err != nil {
+		return nil, err
+	}
+	nb := *so
+	nb.nonblock = so.nonblock || flags&unix.MSG_DONTWAIT != 0
+	buf := make([]byte, n)
+	var got int
+	err = retry(ctx, &nb, fd, unix.POLLIN, func() error {
+		var err error
+		got, _, err = unix.Recvfrom(fd, buf, flags|unix.MSG_DONTWAIT)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if got > n { // MSG_TRUNC reports the full length
+		return make([]byte, got), nil
+	}
+	return buf[:got], nil
+}
+
+// Poll implements targets.Poller.
+func (k sockets) Poll(ctx context.Context, fds []targets.PollFd, timeout time.Duration) (int, error) {
+	pfds := make([]unix.PollFd, len(fds))
+	for i, f := range fds {
+		if _, err := k.get(f.Fd); err != nil {
+			return -1, err
+		}
+		pfds[i] = unix.PollFd{Fd: int32(f.Fd), Events: f.Events}
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		step := pollStep
+		if timeout >= 0 {
+			step = min(step, max(time.Until(deadline), 0))
+		}
+		n, err := unix.Poll(pfds, int(step/time.Millisecond))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, err
+		}
+		if n > 0 || (timeout >= 0 && !time.Now().Before(deadline)) {
+			for i := range fds {
+				fds[i].Revents = pfds[i].Revents
+			}
+			return n, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return -1, err
+		}
+	}
+}
+
+// IoctlInt implements targets.Ioctler.
+func (k sockets) IoctlInt(fd int, req uint) (int, error) {
+	if _, err := k.get(fd); err != nil {
+		return 0, err
+	}
+	return unix.IoctlGetInt(fd, req)
 }
