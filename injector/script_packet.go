@@ -245,8 +245,11 @@ func (r *scriptRun) belongs(f *flow, pkt *script.Packet) func(Arrival) bool {
 		if pkt.Ports != nil {
 			target, peer = pkt.Ports.Src, pkt.Ports.Dst
 		}
+		// Until the target's port is known (an active open), only its SYN
+		// can be this connection's: a segment of an earlier connection to
+		// the same peer port is not.
 		return s.IP.Src == r.p.TargetAddr() && s.IP.Dst == r.p.LocalAddr() &&
-			s.DstPort == peer && (target == 0 || s.SrcPort == target)
+			s.DstPort == peer && (s.SrcPort == target || target == 0 && s.Flags&wire.SYN != 0)
 	}
 }
 

@@ -51,6 +51,10 @@ type pendingCall struct {
 func (r *scriptRun) syscall(ev *script.Event, sc *script.Syscall, start time.Duration) {
 	pc := r.prepare(sc)
 	if ev.Time.Blocking {
+		if r.blocking != nil && r.blocking.due <= start {
+			// The call before must have returned by now: wait for it.
+			r.awaitBlocking()
+		}
 		if r.blocking != nil {
 			r.scriptError(sc.Pos, "a blocking call is already in flight (%s at line %d); only one may be", r.blocking.sc.Name, r.blocking.sc.Pos.Line)
 		}
@@ -153,8 +157,13 @@ func (r *scriptRun) pollBlocking(next time.Duration) {
 	}
 	r.p.clock.Settle()
 	var grace <-chan time.Time
-	if r.p.clock.Virtual() {
+	switch {
+	case r.p.clock.Virtual():
 		grace = time.After(blockingGrace)
+	case next > c.due+c.tol:
+		// On a real clock the call must have returned before the script
+		// goes past its due time; give its goroutine a moment to report.
+		grace = time.After(max(c.due+c.tol-r.p.Elapsed(), 0) + blockingGrace)
 	}
 	select {
 	case res := <-c.done:
@@ -197,7 +206,19 @@ func (r *scriptRun) awaitBlocking() {
 	if c == nil {
 		return
 	}
-	r.waitUntil(c.due + c.tol)
+	if r.p.clock.Virtual() {
+		r.waitUntil(c.due + c.tol)
+		if r.blocking != c {
+			return // collected while waiting
+		}
+	} else if wait := c.due + c.tol - r.p.Elapsed(); wait > 0 {
+		select {
+		case res := <-c.done:
+			r.finishBlocking(res)
+			return
+		case <-time.After(wait):
+		}
+	}
 	select {
 	case res := <-c.done:
 		r.finishBlocking(res)
