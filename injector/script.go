@@ -141,6 +141,9 @@ type scriptRun struct {
 
 	blocking *pendingCall
 
+	// notes are what shell commands printed, shown with any failure.
+	notes []string
+
 	// tmp holds executable copies of helper scripts (see runnable).
 	tmp    string
 	copies int
@@ -183,9 +186,15 @@ func (r *scriptRun) scriptError(p script.Pos, format string, args ...any) {
 	r.t.ErrorAt(r.where(p), fmt.Errorf(format, args...))
 }
 
-// failAt ends the run with nonconformance at a script line.
+// failAt ends the run with nonconformance at a script line. What the
+// script's shell commands printed is shown too: a setting that did not take
+// explains many a difference.
 func (r *scriptRun) failAt(p script.Pos, format string, args ...any) {
-	r.t.FailAt(r.where(p), fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	for _, n := range r.notes {
+		msg += "\n  shell     " + n
+	}
+	r.t.FailAt(r.where(p), msg)
 }
 
 // ignoredOptions are header options that describe packetdrill's own set-up

@@ -25,8 +25,15 @@ func (r *scriptRun) command(c *script.Command) {
 			r.t.ErrorAt(r.where(c.Pos), err)
 		}
 		out, err := sh.RunShell(r.t.ctx, cmd, r.dir)
-		if r.p.Log != nil && len(out) > 0 {
-			fmt.Fprintf(r.p.Log, "%s: `%s` printed:\n%s", r.where(c.Pos), strings.TrimSpace(c.Cmd), out)
+		if text := strings.TrimSpace(string(out)); text != "" {
+			// A command that went on after a step failed (a sysctl the
+			// namespace refused) still says so: every failure message
+			// carries what it printed.
+			note := fmt.Sprintf("%s: `%s` printed: %s", r.where(c.Pos), oneLine(c.Cmd), oneLine(text))
+			r.notes = append(r.notes, note)
+			if r.p.Log != nil {
+				fmt.Fprintln(r.p.Log, note)
+			}
 		}
 		if err != nil {
 			// The target cannot be put in the state the script asks for;
@@ -297,3 +304,6 @@ func expandArith(s string) (string, error) {
 	})
 	return out, err
 }
+
+// oneLine folds a command or its output onto one line.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
