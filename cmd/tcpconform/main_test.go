@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tcpconform/tcpconform/targets"
 )
 
 func runMain(args ...string) (int, string, string) {
@@ -127,5 +129,21 @@ func TestRunScripts(t *testing.T) {
 	}
 	if code, _, errs := runMain("run", "-ip", "5", dir); code != 2 || !strings.Contains(errs, `unknown IP version "5"`) {
 		t.Errorf("-ip 5: exit %d, %s", code, errs)
+	}
+}
+
+// The built-in cases and scripts hold on the Linux kernel too (where the
+// target can run): each difference would be a kernel behaviour to declare.
+func TestBuiltinOnLinux(t *testing.T) {
+	tgt, err := targets.Lookup("linux")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tgt.Available(); err != nil {
+		t.Skipf("linux target unavailable: %v", err)
+	}
+	code, out, errs := runMain("run", "-target", "linux", "-parallel", "2", "-pcap", t.TempDir())
+	if code != 0 || !strings.Contains(out, " passed, 0 failed, 2 skipped\n") {
+		t.Errorf("exit %d\n%s\n%s", code, out, errs)
 	}
 }
