@@ -452,6 +452,10 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 		}}
 	case "poll":
 		return r.poll(sc)
+	case "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait":
+		return r.epoll(sc)
+	case "sendmsg":
+		return r.sendmsg(sc)
 	case "ioctl":
 		return r.ioctl(sc)
 	case "close":
@@ -608,6 +612,127 @@ func (r *scriptRun) poll(sc *script.Syscall) preparedCall {
 			}
 		}
 		return callResult{ret: int64(n)}
+	}}
+}
+
+// epoller returns the target's epoll, or skips the script.
+func (r *scriptRun) epoller(sc *script.Syscall) targets.Epoller {
+	ep, ok := r.p.Sockets().(targets.Epoller)
+	if !ok {
+		r.skip(sc.Pos, "%s is not supported on target %s", sc.Name, r.t.target)
+	}
+	return ep
+}
+
+// epollEvent reads {events=..., fd=N} (or ptr=, u32=, u64=): the data of an
+// fd= event is the target's descriptor, so that events name it.
+func (r *scriptRun) epollEvent(e script.Expr) (ev targets.EpollEvent, fdData bool) {
+	st, ok := e.(*script.Struct)
+	if !ok {
+		r.scriptError(e.Position(), "an epoll event is {events=..., fd=...}")
+	}
+	for _, fe := range st.Fields {
+		as, ok := fe.(*script.Assign)
+		if !ok {
+			r.scriptError(fe.Position(), "an epoll event field is name=value")
+		}
+		switch as.Name {
+		case "events":
+			v, err := r.intArg(as.Value)
+			if err != nil {
+				r.skip(as.Pos, "epoll events %v: %v", as.Value, err)
+			}
+			ev.Events = uint32(v)
+		case "fd":
+			fd, err := r.fdOf(as.Value)
+			if err != nil {
+				r.scriptError(as.Pos, "%v", err)
+			}
+			ev.Data, fdData = uint64(fd), true
+		case "ptr", "u32", "u64":
+			v, err := r.intArg(as.Value)
+			if err != nil {
+				r.scriptError(as.Pos, "%v", err)
+			}
+			ev.Data = uint64(v)
+		}
+	}
+	return ev, fdData
+}
+
+// epoll handles epoll_create, epoll_ctl and epoll_wait with one event, as
+// scripts write them: epoll_wait(5, {events=EPOLLIN, fd=4}, 1, 0) = 1
+// compares the first event returned.
+func (r *scriptRun) epoll(sc *script.Syscall) preparedCall {
+	ep := r.epoller(sc)
+	switch sc.Name {
+	case "epoll_create", "epoll_create1":
+		return preparedCall{newFD: true, exec: func(context.Context) callResult { return result(ep.EpollCreate()) }}
+	case "epoll_ctl":
+		epfd, op, fd := r.fd(sc, 0), r.arg(sc, 1), r.fd(sc, 2)
+		ev, _ := r.epollEvent(sc.Args[3])
+		return preparedCall{exec: func(context.Context) callResult { return result(0, ep.EpollCtl(epfd, int(op), fd, ev)) }}
+	}
+	epfd := r.fd(sc, 0)
+	want, _ := r.epollEvent(sc.Args[1])
+	max, ms := r.arg(sc, 2), r.arg(sc, 3)
+	timeout := time.Duration(ms) * time.Millisecond
+	if ms < 0 {
+		timeout = -1
+	}
+	return preparedCall{exec: func(ctx context.Context) callResult {
+		evs, err := ep.EpollWait(ctx, epfd, int(max), timeout)
+		if err != nil {
+			return callResult{err: err}
+		}
+		if len(evs) > 0 {
+			if evs[0].Events != want.Events {
+				return callResult{err: &valueMismatch{want: int64(want.Events), got: int64(evs[0].Events), what: "events"}}
+			}
+			if evs[0].Data != want.Data {
+				return callResult{err: &valueMismatch{want: int64(want.Data), got: int64(evs[0].Data), what: "event data"}}
+			}
+		}
+		return callResult{ret: int64(len(evs))}
+	}}
+}
+
+// sendmsg handles sendmsg(fd, {msg_name(...)=..., msg_iov(N)=[{..., len},
+// ...], msg_flags=0}, flags) without control messages: the iovecs' total is
+// sent as with sendto.
+func (r *scriptRun) sendmsg(sc *script.Syscall) preparedCall {
+	fd := r.fd(sc, 0)
+	msg, ok := sc.Args[1].(*script.Struct)
+	if !ok {
+		r.scriptError(sc.Args[1].Position(), "sendmsg wants a msghdr {...}")
+	}
+	n := 0
+	for _, fe := range msg.Fields {
+		as, ok := fe.(*script.Assign)
+		if !ok {
+			continue
+		}
+		switch as.Name {
+		case "msg_iov":
+			n = r.iovLen(sc, as.Value)
+		case "msg_control":
+			r.skip(sc.Pos, "sendmsg with control messages is not supported by tcpconform")
+		}
+	}
+	flags := r.flagsArg(sc, 2)
+	var to netip.AddrPort
+	if flags&syscall.MSG_FASTOPEN != 0 {
+		to = r.sockAddr(r.p.LocalAddr(), r.connectPort)
+		if r.cur == nil || r.cur.fd != fd {
+			r.cur, r.listening = &flow{peerPort: r.connectPort, fd: fd}, false
+		}
+	}
+	fio, ok := r.p.Sockets().(targets.FlaggedIO)
+	if !ok {
+		r.skip(sc.Pos, "sendmsg is not supported on target %s", r.t.target)
+	}
+	return preparedCall{exec: func(ctx context.Context) callResult {
+		return result(fio.SendTo(ctx, fd, make([]byte, n), int(flags), to))
 	}}
 }
 

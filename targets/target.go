@@ -228,6 +228,22 @@ type Ioctler interface {
 	IoctlInt(fd int, req uint) (int, error)
 }
 
+// EpollEvent is one event of an epoll instance: the event bits and the
+// 64-bit data registered with the descriptor.
+type EpollEvent struct {
+	Events uint32
+	Data   uint64
+}
+
+// Epoller is implemented by instances whose sockets can be watched with
+// epoll. Descriptors it returns are closed with Sockets.Close.
+type Epoller interface {
+	EpollCreate() (int, error)
+	EpollCtl(epfd, op, fd int, ev EpollEvent) error
+	// EpollWait waits up to timeout (negative: until ctx is done).
+	EpollWait(ctx context.Context, epfd int, max int, timeout time.Duration) ([]EpollEvent, error)
+}
+
 // TCPInfo is implemented by instances that report the Linux tcp_info fields
 // of a socket ("tcpi_state", "tcpi_snd_cwnd", times in microseconds). The
 // map holds only the fields the target keeps.

@@ -133,6 +133,7 @@ var (
 	_ targets.FlaggedIO = sockets{}
 	_ targets.Poller    = sockets{}
 	_ targets.Ioctler   = sockets{}
+	_ targets.Epoller   = sockets{}
 )
 
 func (in *instance) Link() targets.Link       { return in.link }

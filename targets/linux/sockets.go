@@ -2,8 +2,10 @@ package linux
 
 import (
 	"context"
+	"encoding/binary"
 	"net/netip"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -405,4 +407,59 @@ func (k sockets) IoctlInt(fd int, req uint) (int, error) {
 		return 0, err
 	}
 	return unix.IoctlGetInt(fd, req)
+}
+
+// EpollCreate implements targets.Epoller.
+func (k sockets) EpollCreate() (int, error) {
+	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return -1, err
+	}
+	k.add(fd, false)
+	return fd, nil
+}
+
+// EpollCtl implements targets.Epoller.
+func (k sockets) EpollCtl(epfd, op, fd int, ev targets.EpollEvent) error {
+	if _, err := k.get(epfd); err != nil {
+		return err
+	}
+	e := unix.EpollEvent{Events: ev.Events}
+	binary.NativeEndian.PutUint64((*[8]byte)(unsafe.Pointer(&e.Fd))[:], ev.Data)
+	return unix.EpollCtl(epfd, op, fd, &e)
+}
+
+// EpollWait implements targets.Epoller.
+func (k sockets) EpollWait(ctx context.Context, epfd int, max int, timeout time.Duration) ([]targets.EpollEvent, error) {
+	if _, err := k.get(epfd); err != nil {
+		return nil, err
+	}
+	evs := make([]unix.EpollEvent, max)
+	deadline := time.Now().Add(timeout)
+	for {
+		step := pollStep
+		if timeout >= 0 {
+			step = min(step, time.Until(deadline))
+			if step < 0 {
+				step = 0
+			}
+		}
+		n, err := unix.EpollWait(epfd, evs, int(step/time.Millisecond))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 || (timeout >= 0 && !time.Now().Before(deadline)) {
+			out := make([]targets.EpollEvent, n)
+			for i, e := range evs[:n] {
+				out[i] = targets.EpollEvent{Events: e.Events, Data: binary.NativeEndian.Uint64((*[8]byte)(unsafe.Pointer(&e.Fd))[:])}
+			}
+			return out, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
 }
