@@ -107,17 +107,28 @@ func writeProcSys(name, value string) error {
 	return nil
 }
 
+// ifreqOn opens a datagram socket of the family for interface ioctls on the
+// named interface; the caller closes the socket.
+func ifreqOn(family int, name string) (int, *unix.Ifreq, error) {
+	s, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, nil, err
+	}
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		unix.Close(s)
+		return -1, nil, err
+	}
+	return s, ifr, nil
+}
+
 // ifUp sets IFF_UP on an interface.
 func ifUp(name string) error {
-	s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	s, ifr, err := ifreqOn(unix.AF_INET, name)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(s)
-	ifr, err := unix.NewIfreq(name)
-	if err != nil {
-		return err
-	}
 	if err := unix.IoctlIfreq(s, unix.SIOCGIFFLAGS, ifr); err != nil {
 		return fmt.Errorf("%s flags: %w", name, err)
 	}
@@ -130,15 +141,11 @@ func ifUp(name string) error {
 
 // addAddr4 gives the TUN an IPv4 address and netmask.
 func addAddr4(a netip.Addr, bits int) error {
-	s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	s, ifr, err := ifreqOn(unix.AF_INET, tunName)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(s)
-	ifr, err := unix.NewIfreq(tunName)
-	if err != nil {
-		return err
-	}
 	b := a.As4()
 	if err := ifr.SetInet4Addr(b[:]); err != nil {
 		return err
@@ -169,15 +176,11 @@ type in6Ifreq struct {
 // addAddr6 gives the TUN an IPv6 address. DAD is off on the device, so the
 // address is usable at once.
 func addAddr6(a netip.Addr, bits int) error {
-	s, err := unix.Socket(unix.AF_INET6, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	s, ifr, err := ifreqOn(unix.AF_INET6, tunName)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(s)
-	ifr, err := unix.NewIfreq(tunName)
-	if err != nil {
-		return err
-	}
 	if err := unix.IoctlIfreq(s, unix.SIOCGIFINDEX, ifr); err != nil {
 		return fmt.Errorf("index of %s: %w", tunName, err)
 	}
