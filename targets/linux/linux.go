@@ -197,17 +197,31 @@ func (realClock) Virtual() bool                { return false }
 func (realClock) Settle()                      {}
 func (realClock) NextTimer() (time.Time, bool) { return time.Time{}, false }
 
-// Advance sleeps for d, or until ctx is done.
+// spinWindow is how much of a wait is spent spinning rather than sleeping:
+// a sleeping goroutine wakes up to a millisecond late, too coarse for
+// packetdrill's 4 ms tolerance once a few waits add up.
+const spinWindow = 300 * time.Microsecond
+
+// Advance waits for d, or until ctx is done: it sleeps for most of it and
+// spins through the last moments, so that the next packet leaves on time.
 func (realClock) Advance(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	deadline := time.Now().Add(d)
+	if d > spinWindow {
+		t := time.NewTimer(d - spinWindow)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
 	}
+	for time.Now().Before(deadline) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
