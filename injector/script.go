@@ -337,6 +337,12 @@ func (r *scriptRun) waitUntil(t time.Duration) {
 		if now >= t {
 			return
 		}
+		// A blocking call due before t reports before time moves past it.
+		r.pollBlocking(t)
+		now = r.p.Elapsed()
+		if now >= t {
+			return
+		}
 		if err := r.p.Sleep(r.t.ctx, t-now); err != nil {
 			r.t.ErrorAt(r.where(r.f.Events[0].Pos), err)
 		}

@@ -39,6 +39,11 @@ type preparedCall struct {
 // instance time that caused it.
 const blockingGrace = 3 * time.Millisecond
 
+// lateReport is how long, in wall time, the script waits for a blocking call
+// that should have returned before it lets time pass beyond the call's due
+// time.
+const lateReport = 200 * time.Millisecond
+
 // pendingCall is a blocking call ("T...END name(...)") in flight.
 type pendingCall struct {
 	sc       *script.Syscall
@@ -158,12 +163,18 @@ func (r *scriptRun) pollBlocking(next time.Duration) {
 	r.p.clock.Settle()
 	var grace <-chan time.Time
 	switch {
+	case next > c.due+c.tol:
+		// The script is about to go past the call's due time, so the call
+		// must have returned: wait for it before time moves on (on a real
+		// clock, until its deadline), giving its goroutine a generous
+		// moment to report even on a loaded machine.
+		wait := lateReport
+		if !r.p.clock.Virtual() {
+			wait += max(c.due+c.tol-r.p.Elapsed(), 0)
+		}
+		grace = time.After(wait)
 	case r.p.clock.Virtual():
 		grace = time.After(blockingGrace)
-	case next > c.due+c.tol:
-		// On a real clock the call must have returned before the script
-		// goes past its due time; give its goroutine a moment to report.
-		grace = time.After(max(c.due+c.tol-r.p.Elapsed(), 0) + blockingGrace)
 	}
 	select {
 	case res := <-c.done:

@@ -106,7 +106,7 @@ func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, er
 		return nil, err
 	}
 	in := &instance{ex: ex, fds: map[int]*socket{}, seen: map[targets.Tuple]bool{}}
-	var tun *os.File
+	var tun, sniffer *os.File
 	err = ex.do(func() error {
 		for _, kv := range pinned {
 			if err := writeProcSys(kv[0], kv[1]); err != nil {
@@ -117,14 +117,19 @@ func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, er
 			return fmt.Errorf("%w: the kernel's TIME-WAIT lasts 60 s and cannot be changed", targets.ErrUnsupported)
 		}
 		var err error
-		tun, err = setUp()
+		if tun, err = setUp(); err != nil {
+			return err
+		}
+		if sniffer, err = openSniffer(); err != nil {
+			tun.Close()
+		}
 		return err
 	})
 	if err != nil {
 		ex.stop()
 		return nil, fmt.Errorf("linux target: set up namespace %s: %w", ex.name, err)
 	}
-	in.link = newLink(tun)
+	in.link = newLink(tun, sniffer)
 	return in, nil
 }
 

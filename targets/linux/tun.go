@@ -191,41 +191,116 @@ func addAddr6(a netip.Addr, bits int) error {
 	return nil
 }
 
-// link is the instance's targets.Link over the TUN device. A reader
-// goroutine stamps each packet with the time it was read and keeps only
-// TCP: the kernel's other traffic on the device is not part of any test.
+// link is the instance's targets.Link over the TUN device. What the kernel
+// sends is taken from a packet socket on the device, which stamps each packet
+// in the kernel as it leaves (SO_TIMESTAMPNS), as packetdrill's sniffer does:
+// a timestamp taken when a goroutine gets round to reading would carry the
+// scheduler's delays. The TUN device's own queue is read and discarded so
+// that it never fills. Only TCP is kept.
 type link struct {
 	tun     *os.File
+	sniffer *os.File
 	packets chan targets.Packet
 	stop    chan struct{}
 	wg      sync.WaitGroup
 }
 
-func newLink(tun *os.File) *link {
-	l := &link{tun: tun, packets: make(chan targets.Packet, 4096), stop: make(chan struct{})}
-	l.wg.Add(1)
-	go l.read()
+// openSniffer opens, on the namespace's thread, a packet socket bound to the
+// TUN device that reports kernel timestamps.
+func openSniffer() (*os.File, error) {
+	// Protocol 0 at creation, ETH_P_ALL at bind: a socket created with a
+	// protocol hooks every device at once, and rebinding it to one device
+	// then waits out an RCU grace period.
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("packet socket: %w", err)
+	}
+	ifr, err := unix.NewIfreq(tunName)
+	if err == nil {
+		err = unix.IoctlIfreq(fd, unix.SIOCGIFINDEX, ifr)
+	}
+	if err == nil {
+		err = unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: int(ifr.Uint32())})
+	}
+	if err == nil {
+		err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("packet socket on %s: %w", tunName, err)
+	}
+	return os.NewFile(uintptr(fd), "packet socket"), nil
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+func newLink(tun, sniffer *os.File) *link {
+	l := &link{tun: tun, sniffer: sniffer, packets: make(chan targets.Packet, 4096), stop: make(chan struct{})}
+	l.wg.Add(2)
+	go l.drain()
+	go l.sniff()
 	return l
 }
 
-func (l *link) read() {
+// drain reads and drops what the TUN device queues.
+func (l *link) drain() {
 	defer l.wg.Done()
 	buf := make([]byte, 65536)
 	for {
-		n, err := l.tun.Read(buf)
-		if err != nil {
+		if _, err := l.tun.Read(buf); err != nil {
 			return // closed
 		}
-		if !isTCP(buf[:n]) {
+	}
+}
+
+// sniff delivers the TCP packets the kernel sends out on the device, with
+// the kernel's timestamps.
+func (l *link) sniff() {
+	defer l.wg.Done()
+	rc, err := l.sniffer.SyscallConn()
+	if err != nil {
+		return
+	}
+	buf := make([]byte, 65536)
+	oob := make([]byte, 256)
+	for {
+		var n, oobn int
+		var from unix.Sockaddr
+		var rerr error
+		err := rc.Read(func(fd uintptr) bool {
+			n, oobn, _, from, rerr = unix.Recvmsg(int(fd), buf, oob, 0)
+			return rerr != unix.EAGAIN
+		})
+		if err != nil || (rerr != nil && rerr != unix.EINTR) {
+			return // closed
+		}
+		if rerr != nil {
 			continue
 		}
-		p := targets.Packet{At: time.Now(), Data: append([]byte(nil), buf[:n]...)}
+		if ll, ok := from.(*unix.SockaddrLinklayer); !ok || ll.Pkttype != unix.PACKET_OUTGOING || !isTCP(buf[:n]) {
+			continue
+		}
+		p := targets.Packet{At: stamp(oob[:oobn]), Data: append([]byte(nil), buf[:n]...)}
 		select {
 		case l.packets <- p:
 		case <-l.stop:
 			return
 		}
 	}
+}
+
+// stamp reads the SO_TIMESTAMPNS control message, or falls back to now.
+func stamp(oob []byte) time.Time {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err == nil {
+		for _, m := range msgs {
+			if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
+				ts := (*unix.Timespec)(unsafe.Pointer(&m.Data[0]))
+				return time.Unix(ts.Sec, ts.Nsec)
+			}
+		}
+	}
+	return time.Now()
 }
 
 // isTCP reports whether a raw IP datagram carries TCP directly.
@@ -282,6 +357,7 @@ func (l *link) close() {
 	closing.Add(1)
 	go func() {
 		defer closing.Done()
+		l.sniffer.Close()
 		l.tun.Close()
 		l.wg.Wait()
 	}()
