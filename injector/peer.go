@@ -251,6 +251,9 @@ const (
 	lastPeerPort  = 65535
 )
 
+// restart makes now the start of the run's time, for what comes next.
+func (p *Peer) restart() { p.start = p.clock.Now() }
+
 // unread puts a packet taken by next back at the head of the capture.
 func (p *Peer) unread(a Arrival) { p.pending = append([]Arrival{a}, p.pending...) }
 

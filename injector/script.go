@@ -256,6 +256,9 @@ func (r *scriptRun) run() {
 	}()
 	if r.f.Init != nil {
 		r.command(r.f.Init)
+		// The script's time 0 is its first event, after the init command
+		// (which on a real target takes as long as it takes).
+		r.p.restart()
 	}
 	for _, ev := range r.f.Events {
 		r.event(ev)
