@@ -119,6 +119,12 @@ type scriptRun struct {
 	tolPct   float64
 	// strictSegments turns off merging outbound segments (--strict_segments).
 	strictSegments bool
+	// tsTick, when set (--tcp_ts_tick_usecs), checks outbound TS vals: the
+	// target's clock must move as the script's values say, within the
+	// tolerance, counting from the first TS val the script names.
+	tsTick                     time.Duration
+	tsBaseKnown                bool
+	tsScriptFirst, tsLiveFirst uint32
 
 	bindPort, connectPort uint16
 
@@ -233,7 +239,12 @@ func (r *scriptRun) applyOptions(o ScriptOptions) {
 			}
 		case opt.Name == "strict_segments":
 			r.strictSegments = true
-		case opt.Name == "tcp_ts_tick_usecs" && (opt.Value == "0" || !opt.HasValue):
+		case opt.Name == "tcp_ts_tick_usecs":
+			n, err := strconv.ParseInt(opt.Value, 10, 64)
+			if err != nil || n < 0 {
+				r.scriptError(opt.Pos, "--tcp_ts_tick_usecs=%q: want a number of microseconds", opt.Value)
+			}
+			r.tsTick = time.Duration(n) * time.Microsecond
 		case opt.Name == "mtu" && opt.Value == "1500":
 		default:
 			r.skip(opt.Pos, "option --%s is not supported by tcpconform", opt.Name)

@@ -318,6 +318,7 @@ func (r *scriptRun) outbound(ev *script.Event, pkt *script.Packet, start, end, t
 		fmt.Fprintf(&b, "\n  live      %v", live)
 		r.failAt(pkt.Pos, "%s%s", b.String(), r.pendingContext())
 	}
+	r.checkTSVal(pkt, live, start)
 	if ev.Time.Kind != script.AnyTime && (obs.At < lo || obs.At > hi) {
 		when := fmt.Sprintf("at %.6f s", start.Seconds())
 		if end != start {
@@ -358,6 +359,32 @@ func (r *scriptRun) coalesce(f *flow, pkt *script.Packet, first wire.Segment, hi
 		merged.Flags = merged.Flags&^(wire.PSH|wire.FIN) | s.Flags&(wire.PSH|wire.FIN)
 	}
 	return merged
+}
+
+// checkTSVal compares the target's TSval with the script's when
+// --tcp_ts_tick_usecs is set: from the first value the script names, the
+// live value must have advanced by the script's difference, give or take the
+// tolerance of the time since the script started (packetdrill's rule).
+func (r *scriptRun) checkTSVal(pkt *script.Packet, live wire.Segment, start time.Duration) {
+	if r.tsTick == 0 || pkt.AnyOptions {
+		return
+	}
+	o, ok := wire.FindOption(pkt.Options, wire.KindTimestamps)
+	lo, lok := live.Option(wire.KindTimestamps)
+	if !ok || !lok {
+		return
+	}
+	want, got := o.(wire.Timestamps).Val, lo.(wire.Timestamps).Val
+	if !r.tsBaseKnown {
+		r.tsBaseKnown, r.tsScriptFirst, r.tsLiveFirst = true, want, got
+		return
+	}
+	expected := r.tsLiveFirst + (want - r.tsScriptFirst)
+	off := time.Duration(int32(got-expected)) * r.tsTick
+	if tol := r.tolerance(start); off > tol || off < -tol {
+		r.failAt(pkt.Pos, "TS val %d is %v off the script's %d (%d ticks of %v); tolerance %v",
+			r.tsScriptFirst+(got-r.tsLiveFirst), off, want, int32(got-expected), r.tsTick, tol)
+	}
 }
 
 func deref16(p *uint16) uint16 {

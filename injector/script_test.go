@@ -32,6 +32,21 @@ func sackSYN(prefix string) string {
 `
 }
 
+// tsTick is a handshake with timestamps under --tcp_ts_tick_usecs=1000,
+// then rest. netstack's TS clock ticks in milliseconds from its own base;
+// the SYN,ACK's TSval names 500.
+func tsTick(rest string) string {
+	return `--tcp_ts_tick_usecs=1000
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 10) = 0
++0 < S 0:0(0) win 20000 <mss 1000,sackOK,TS val 100 ecr 0>
++0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 500 ecr 100>
++.1 < . 1:1(0) ack 1 win 20000 <nop,nop,TS val 200 ecr 500>
++0 accept(3, ..., ...) = 4
+` + rest
+}
+
 // runScript parses src as t.pkt and runs it over IPv4 on netstack.
 func runScript(t *testing.T, src string) injector.Result {
 	t.Helper()
@@ -93,6 +108,10 @@ func TestScriptOutcomes(t *testing.T) {
 		{"a SYN into an established connection does not move the peer's ISN",
 			handshake + "+0 < S 500:500(0) win 32792 <mss 1000>\n+0 < . 1:1(0) ack 1 win 257\n+0 < P. 1:11(10) ack 1 win 257\n+0 read(4, ..., 100) = 10\n",
 			injector.Passed, "^$"},
+		{"TS vals follow the target's clock under --tcp_ts_tick_usecs", tsTick("+1 close(4) = 0\n+0 > F. 1:1(0) ack 1 <nop,nop,TS val 1600 ecr 200>\n"),
+			injector.Passed, "^$"},
+		{"...and a TS val the clock does not reach fails", tsTick("+1 close(4) = 0\n+0 > F. 1:1(0) ack 1 <nop,nop,TS val 1900 ecr 200>\n"),
+			injector.Failed, `^t.pkt:10: TS val 1600 is -300ms off the script's 1900 \(-300 ticks of 1ms\); tolerance 137.5ms`},
 		{"an unsupported call skips", handshake + "+0 splice(4, 0, 5, 0, 100, 0) = 100\n", injector.Skipped,
 			`^t.pkt:8: system call splice is not supported by tcpconform yet$`},
 		{"a call the target lacks skips", handshake + "+0 epoll_create(1) = 5\n", injector.Skipped,
