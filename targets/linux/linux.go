@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -48,11 +49,11 @@ func (Target) Describe() string {
 }
 
 // Available implements targets.Target: the harness must be able to create
-// network namespaces (root, or CAP_SYS_ADMIN and CAP_NET_ADMIN) and open
-// /dev/net/tun.
+// network namespaces and configure them (CAP_SYS_ADMIN and CAP_NET_ADMIN in
+// its effective set, as root has) and open /dev/net/tun.
 func (Target) Available() error {
-	if os.Geteuid() != 0 {
-		return fmt.Errorf("%w: creating network namespaces and TUN devices needs root (running as uid %d)", targets.ErrUnavailable, os.Geteuid())
+	if missing := missingCaps(); missing != "" {
+		return fmt.Errorf("%w: creating network namespaces and TUN devices needs %s (running as uid %d)", targets.ErrUnavailable, missing, os.Geteuid())
 	}
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -60,6 +61,36 @@ func (Target) Available() error {
 	}
 	unix.Close(fd)
 	return nil
+}
+
+// missingCaps names the capabilities the process lacks, from CapEff in
+// /proc/self/status.
+func missingCaps() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "CAP_SYS_ADMIN and CAP_NET_ADMIN (cannot read /proc/self/status)"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		hex, ok := strings.CutPrefix(line, "CapEff:")
+		if !ok {
+			continue
+		}
+		eff, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+		if err != nil {
+			break
+		}
+		var missing []string
+		for _, c := range []struct {
+			bit  uint
+			name string
+		}{{unix.CAP_SYS_ADMIN, "CAP_SYS_ADMIN"}, {unix.CAP_NET_ADMIN, "CAP_NET_ADMIN"}} {
+			if eff&(1<<c.bit) == 0 {
+				missing = append(missing, c.name)
+			}
+		}
+		return strings.Join(missing, " and ")
+	}
+	return "CAP_SYS_ADMIN and CAP_NET_ADMIN (no CapEff line)"
 }
 
 // pinned are the TCP sysctls every namespace starts with, so that results do
@@ -113,6 +144,10 @@ func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, er
 				return err
 			}
 		}
+		// Linux's default congestion control, where the host allows the
+		// namespace to choose it; otherwise the namespace keeps the host's
+		// (scripts that need cubic then say so in their failures).
+		writeProcSys("net/ipv4/tcp_congestion_control", "cubic")
 		if cfg.TimeWait != 0 {
 			return fmt.Errorf("%w: the kernel's TIME-WAIT lasts 60 s and cannot be changed", targets.ErrUnsupported)
 		}
@@ -169,8 +204,12 @@ func (in *instance) Close() error {
 }
 
 // SetSysctl implements targets.Sysctls: it writes the namespace's own
-// /proc/sys entry.
+// /proc/sys entry. Only net.* settings belong to a network namespace; any
+// other (kernel.*, vm.*) is the host's, and refused.
 func (in *instance) SetSysctl(name, value string) error {
+	if !strings.HasPrefix(name, "net.") || strings.ContainsAny(name, "/") || strings.Contains(name, "..") {
+		return fmt.Errorf("sysctl %s: %w: only net.* settings belong to the namespace", name, targets.ErrUnsupported)
+	}
 	err := in.ex.do(func() error { return writeProcSys(strings.ReplaceAll(name, ".", "/"), value) })
 	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("sysctl %s: %w: this kernel has no such setting", name, targets.ErrUnsupported)
@@ -185,6 +224,11 @@ func (in *instance) RunShell(ctx context.Context, command, dir string) ([]byte, 
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "PACKETDRILL_PID="+strconv.Itoa(os.Getpid()))
+	// The shell is the first process of a new PID namespace, so whatever it
+	// starts dies with it; it dies with the namespace's thread (so with
+	// the instance, and with the harness even if that is killed outright).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL}
+	cmd.WaitDelay = time.Second
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := in.ex.do(cmd.Start); err != nil {

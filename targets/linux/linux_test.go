@@ -219,3 +219,33 @@ func BenchmarkRoundTrip(b *testing.B) {
 }
 
 func addrPortOf(a netip.Addr, port uint16) netip.AddrPort { return netip.AddrPortFrom(a, port) }
+
+// A shell command's background children die with it: the shell is the
+// first process of its own PID namespace.
+func TestShellChildrenDoNotOutliveTheCommand(t *testing.T) {
+	in := newInstance(t)
+	start := time.Now()
+	out, err := in.RunShell(context.Background(), "sleep 3117 & echo started", t.TempDir())
+	if err != nil || strings.TrimSpace(string(out)) != "started" {
+		t.Fatalf("RunShell: %v %q", err, out)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("RunShell waited %v for a background child", d)
+	}
+	time.Sleep(50 * time.Millisecond)
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), "3117") && strings.HasPrefix(string(b), "sleep") {
+			t.Errorf("the background child is still running: %s", p)
+		}
+	}
+}
+
+func TestSysctlsOutsideTheNetworkNamespaceAreRefused(t *testing.T) {
+	in := newInstance(t)
+	for _, name := range []string{"kernel.pid_max", "vm.swappiness", "net.ipv4/../../kernel/pid_max", "net.ipv4.tcp_sack/../x"} {
+		if err := in.SetSysctl(name, "1"); err == nil || !strings.Contains(err.Error(), "only net.* settings belong to the namespace") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -42,6 +42,18 @@ var nsSeq struct {
 	n int
 }
 
+// hostNetns is the network namespace the process started in, read on the
+// main thread at start-up.
+var hostNetns uint64
+
+func init() {
+	// Keep the main goroutine on the main thread, so that no executor
+	// goroutine ever runs there: an executor's thread leaves the host's
+	// namespace for good, and the runtime never ends the main thread.
+	runtime.LockOSThread()
+	hostNetns, _ = nsInode("/proc/thread-self/ns/net")
+}
+
 // newExecutor starts the thread, enters a new network namespace on it,
 // checks that it really is a different namespace from the process's, and
 // names it.
@@ -70,7 +82,7 @@ func newExecutor() (*executor, error) {
 		for {
 			select {
 			case job := <-e.jobs:
-				job()
+				job() // do's wrapper turns a panic into the job's error
 			case <-e.done:
 				unnameNetns(name)
 				return
@@ -87,9 +99,15 @@ func newExecutor() (*executor, error) {
 // sure the thread is now in one that is not the process's own: every later
 // step configures interfaces and sysctls, which must never reach the host.
 func enterNewNetns() error {
-	host, err := nsInode("/proc/self/ns/net")
+	if unix.Gettid() == os.Getpid() {
+		return errors.New("refusing to leave the host's network namespace on the process's main thread")
+	}
+	host, err := nsInode("/proc/thread-self/ns/net")
 	if err != nil {
 		return err
+	}
+	if host != hostNetns || hostNetns == 0 {
+		return fmt.Errorf("the thread is not in the host's network namespace before unsharing (%d, host %d)", host, hostNetns)
 	}
 	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 		return fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
@@ -119,6 +137,13 @@ func nameNetns(name string) error {
 	}
 	path := filepath.Join(netnsDir, name)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
+	if errors.Is(err, os.ErrExist) {
+		// Names carry this process's pid and a sequence number it never
+		// reuses, so this one was left by an earlier process with the
+		// same pid.
+		unnameNetns(name)
+		f, err = os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
+	}
 	if err != nil {
 		return fmt.Errorf("name the namespace: %w", err)
 	}
@@ -141,8 +166,16 @@ func unnameNetns(name string) {
 // do runs f on the namespace's thread and returns its error.
 func (e *executor) do(f func() error) error {
 	errc := make(chan error, 1)
+	job := func() {
+		defer func() {
+			if p := recover(); p != nil {
+				errc <- fmt.Errorf("linux target: panic in the namespace: %v", p)
+			}
+		}()
+		errc <- f()
+	}
 	select {
-	case e.jobs <- func() { errc <- f() }:
+	case e.jobs <- job:
 	case <-e.done:
 		return errors.New("linux target: instance closed")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"net/netip"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -16,7 +17,7 @@ import (
 // descriptor is always non-blocking; blocking calls are emulated by polling,
 // so that every wait honours its context.
 type socket struct {
-	nonblock bool // as the script sees the socket
+	nonblock atomic.Bool // as the script sees the socket
 }
 
 // sockets is the instance's targets.Sockets: real system calls on
@@ -40,7 +41,9 @@ func (k sockets) get(fd int) (*socket, error) {
 func (k sockets) add(fd int, nonblock bool) {
 	k.in.mu.Lock()
 	defer k.in.mu.Unlock()
-	k.in.fds[fd] = &socket{nonblock: nonblock}
+	so := &socket{}
+	so.nonblock.Store(nonblock)
+	k.in.fds[fd] = so
 }
 
 // pollStep is how often a blocking call rechecks its context.
@@ -67,11 +70,11 @@ func wait(ctx context.Context, fd int, events int16) error {
 }
 
 // retry runs call until it does not report EAGAIN, waiting for events in
-// between on a blocking socket.
-func retry(ctx context.Context, so *socket, fd int, events int16, call func() error) error {
+// between when blocking.
+func retry(ctx context.Context, blocking bool, fd int, events int16, call func() error) error {
 	for {
 		err := call()
-		if err != unix.EAGAIN || so.nonblock {
+		if err != unix.EAGAIN || !blocking {
 			return err
 		}
 		if err := wait(ctx, fd, events); err != nil {
@@ -136,7 +139,7 @@ func (k sockets) Accept(ctx context.Context, fd int) (int, netip.AddrPort, error
 	}
 	var nfd int
 	var sa unix.Sockaddr
-	err = retry(ctx, so, fd, unix.POLLIN, func() error {
+	err = retry(ctx, !so.nonblock.Load(), fd, unix.POLLIN, func() error {
 		var err error
 		nfd, sa, err = unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		return err
@@ -155,7 +158,7 @@ func (k sockets) Connect(ctx context.Context, fd int, addr netip.AddrPort) error
 		return err
 	}
 	err = unix.Connect(fd, sockaddr(addr))
-	if err != unix.EINPROGRESS || so.nonblock {
+	if err != unix.EINPROGRESS || so.nonblock.Load() {
 		return err
 	}
 	if err := wait(ctx, fd, unix.POLLOUT); err != nil {
@@ -179,7 +182,7 @@ func (k sockets) Read(ctx context.Context, fd int, n int) ([]byte, error) {
 	}
 	buf := make([]byte, n)
 	var got int
-	err = retry(ctx, so, fd, unix.POLLIN, func() error {
+	err = retry(ctx, !so.nonblock.Load(), fd, unix.POLLIN, func() error {
 		var err error
 		got, err = unix.Read(fd, buf)
 		return err
@@ -198,9 +201,10 @@ func (k sockets) Write(ctx context.Context, fd int, b []byte) (int, error) {
 		return 0, err
 	}
 	total := 0
+	nonblock := so.nonblock.Load()
 	for {
 		var n int
-		err := retry(ctx, so, fd, unix.POLLOUT, func() error {
+		err := retry(ctx, !nonblock, fd, unix.POLLOUT, func() error {
 			var err error
 			n, err = unix.Write(fd, b[total:])
 			return err
@@ -212,10 +216,10 @@ func (k sockets) Write(ctx context.Context, fd int, b []byte) (int, error) {
 			return 0, err
 		}
 		total += n
-		if total == len(b) || so.nonblock {
+		if total == len(b) || nonblock {
 			// A blocking write on a socket still opening (the data rode
 			// on a Fast Open SYN) returns once the handshake is over.
-			if !so.nonblock {
+			if !nonblock {
 				if err := awaitConnected(ctx, fd); err != nil {
 					return total, err
 				}
@@ -250,9 +254,7 @@ func (k sockets) SetNonblock(fd int, nonblocking bool) error {
 	if err != nil {
 		return err
 	}
-	k.in.mu.Lock()
-	so.nonblock = nonblocking
-	k.in.mu.Unlock()
+	so.nonblock.Store(nonblocking)
 	return nil
 }
 
@@ -293,7 +295,8 @@ func (k sockets) addr(fd int, get func(int) (unix.Sockaddr, error)) (netip.AddrP
 	return addrPort(sa), nil
 }
 
-// SendTo implements targets.FlaggedIO.
+// SendTo implements targets.FlaggedIO. A blocking call takes all of b, as
+// sendto(2) on a blocking socket does.
 func (k sockets) SendTo(ctx context.Context, fd int, b []byte, flags int, addr netip.AddrPort) (int, error) {
 	so, err := k.get(fd)
 	if err != nil {
@@ -303,28 +306,70 @@ func (k sockets) SendTo(ctx context.Context, fd int, b []byte, flags int, addr n
 	if addr.IsValid() {
 		to = sockaddr(addr)
 	}
-	nb := *so
-	nb.nonblock = so.nonblock || flags&unix.MSG_DONTWAIT != 0
-	var n int
-	err = retry(ctx, &nb, fd, unix.POLLOUT, func() error {
-		var err error
-		n, err = unix.SendmsgN(fd, b, nil, to, flags|unix.MSG_DONTWAIT)
-		return err
-	})
-	if nb.nonblock || (err != nil && err != unix.EINPROGRESS) {
-		return n, err
+	blocking := !so.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0
+	total := 0
+	for {
+		var n int
+		err = retry(ctx, blocking, fd, unix.POLLOUT, func() error {
+			var err error
+			n, err = unix.SendmsgN(fd, b[total:], nil, to, flags|unix.MSG_DONTWAIT)
+			return err
+		})
+		to = nil // the address (and Fast Open) go with the first piece only
+		if !blocking || (err != nil && err != unix.EINPROGRESS) {
+			if total > 0 && err != nil {
+				return total, nil
+			}
+			return total + n, err
+		}
+		// A blocking socket that is still opening (sendto with
+		// MSG_FASTOPEN) returns only once the handshake is over, as the
+		// kernel's blocking path waits for it: with no cookie the SYN
+		// went out bare and the data follows then.
+		if werr := awaitConnected(ctx, fd); werr != nil {
+			return total, werr
+		}
+		if err == nil {
+			total += n
+		}
+		flags &^= unix.MSG_FASTOPEN
+		if total == len(b) {
+			return total, nil
+		}
 	}
-	// A blocking socket that is still opening (sendto with MSG_FASTOPEN)
-	// returns only once the handshake is over, as the kernel's blocking
-	// path waits for it: with no cookie the SYN went out bare and the data
-	// follows then.
-	if werr := awaitConnected(ctx, fd); werr != nil {
-		return 0, werr
+}
+
+// RecvFrom implements targets.FlaggedIO. With MSG_WAITALL a blocking call
+// reads until it has n bytes, the stream ends, or an error comes.
+func (k sockets) RecvFrom(ctx context.Context, fd int, n int, flags int) ([]byte, error) {
+	so, err := k.get(fd)
+	if err != nil {
+		return nil, err
 	}
-	if err == unix.EINPROGRESS {
-		return k.Write(ctx, fd, b)
+	blocking := !so.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0
+	buf := make([]byte, n)
+	total := 0
+	for {
+		var got int
+		err := retry(ctx, blocking, fd, unix.POLLIN, func() error {
+			var err error
+			got, _, err = unix.Recvfrom(fd, buf[total:], flags|unix.MSG_DONTWAIT)
+			return err
+		})
+		if err != nil {
+			if total > 0 {
+				return buf[:total], nil
+			}
+			return nil, err
+		}
+		if flags&unix.MSG_TRUNC != 0 && got > n-total {
+			return make([]byte, got), nil // MSG_TRUNC reports the full length
+		}
+		total += got
+		if got == 0 || total == n || !blocking || flags&unix.MSG_WAITALL == 0 {
+			return buf[:total], nil
+		}
 	}
-	return n, nil
 }
 
 // awaitConnected waits, for a blocking call, until a socket that is still
@@ -341,30 +386,6 @@ func awaitConnected(ctx context.Context, fd int) error {
 		return unix.Errno(soerr)
 	}
 	return nil
-}
-
-// RecvFrom implements targets.FlaggedIO.
-func (k sockets) RecvFrom(ctx context.Context, fd int, n int, flags int) ([]byte, error) {
-	so, err := k.get(fd)
-	if err != nil {
-		return nil, err
-	}
-	nb := *so
-	nb.nonblock = so.nonblock || flags&unix.MSG_DONTWAIT != 0
-	buf := make([]byte, n)
-	var got int
-	err = retry(ctx, &nb, fd, unix.POLLIN, func() error {
-		var err error
-		got, _, err = unix.Recvfrom(fd, buf, flags|unix.MSG_DONTWAIT)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if got > n { // MSG_TRUNC reports the full length
-		return make([]byte, got), nil
-	}
-	return buf[:got], nil
 }
 
 // Poll implements targets.Poller.

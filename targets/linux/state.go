@@ -39,20 +39,30 @@ type diagEntry struct {
 // request sockets (SYN-RECEIVED before accept) and TIME-WAIT included. A
 // connection seen before and gone now reads as CLOSED.
 func (in *instance) State(t targets.Tuple) (state.State, bool) {
-	entries, err := in.diag(t.Local.Addr())
-	if err != nil {
-		return state.Unknown, false
+	// Sockets of IPv4 connections may be IPv6 sockets with mapped
+	// addresses (packetdrill's ipv4-mapped-ipv6), so an IPv4 tuple is
+	// looked up in both families.
+	local := netip.AddrPortFrom(t.Local.Addr().Unmap(), t.Local.Port())
+	var entries []diagEntry
+	for _, fam := range diagFamilies(local.Addr()) {
+		es, err := in.diag(fam)
+		if err != nil {
+			return state.Unknown, false
+		}
+		entries = append(entries, es...)
 	}
 	listener := !t.Remote.IsValid()
 	best := state.Unknown
 	for _, e := range entries {
-		if e.tuple.Local != t.Local {
-			continue
-		}
 		if listener {
-			if e.state == 10 {
+			// A listener bound to the wildcard address listens on ours.
+			wild := e.tuple.Local.Addr().IsUnspecified() && e.tuple.Local.Port() == local.Port()
+			if e.state == 10 && (e.tuple.Local == local || wild) {
 				return state.Listen, true
 			}
+			continue
+		}
+		if e.tuple.Local != local {
 			continue
 		}
 		if e.tuple.Remote == t.Remote {
@@ -74,12 +84,16 @@ func (in *instance) State(t targets.Tuple) (state.State, bool) {
 	return state.Unknown, false
 }
 
-// diag dumps the namespace's TCP sockets of a's family.
-func (in *instance) diag(a netip.Addr) ([]diagEntry, error) {
-	family := uint8(unix.AF_INET)
-	if a.Is6() && !a.Is4In6() {
-		family = unix.AF_INET6
+// diagFamilies are the socket families that can hold a connection of a's.
+func diagFamilies(a netip.Addr) []uint8 {
+	if a.Is4() {
+		return []uint8{unix.AF_INET, unix.AF_INET6}
 	}
+	return []uint8{unix.AF_INET6}
+}
+
+// diag dumps the namespace's TCP sockets of one family.
+func (in *instance) diag(family uint8) ([]diagEntry, error) {
 	var s int
 	err := in.ex.do(func() error {
 		var err error
@@ -118,6 +132,11 @@ func (in *instance) diag(a netip.Addr) ([]diagEntry, error) {
 			case unix.NLMSG_DONE:
 				return out, nil
 			case unix.NLMSG_ERROR:
+				if len(m.Data) >= 4 {
+					if errno := -int32(binary.NativeEndian.Uint32(m.Data)); errno > 0 {
+						return nil, fmt.Errorf("sock_diag: %w", unix.Errno(errno))
+					}
+				}
 				return nil, fmt.Errorf("sock_diag: netlink error")
 			}
 			if len(m.Data) < diagMsgLen {

@@ -271,11 +271,18 @@ func (l *link) sniff() {
 			n, oobn, _, from, rerr = unix.Recvmsg(int(fd), buf, oob, 0)
 			return rerr != unix.EAGAIN
 		})
-		if err != nil || (rerr != nil && rerr != unix.EINTR) {
+		if err != nil {
 			return // closed
 		}
 		if rerr != nil {
-			continue
+			// A passing error (the device taken down by a script's
+			// command, say) does not end the capture.
+			select {
+			case <-l.stop:
+				return
+			default:
+				continue
+			}
 		}
 		if ll, ok := from.(*unix.SockaddrLinklayer); !ok || ll.Pkttype != unix.PACKET_OUTGOING || !isTCP(buf[:n]) {
 			continue
@@ -346,7 +353,13 @@ func (l *link) Next(ctx context.Context) (targets.Packet, error) {
 }
 
 // closing counts TUN devices being torn down in the background.
-var closing sync.WaitGroup
+var closing struct {
+	sync.Mutex
+	n    int
+	idle *sync.Cond
+}
+
+func init() { closing.idle = sync.NewCond(&closing.Mutex) }
 
 // close ends the link. Closing the device makes the kernel unregister it,
 // which waits out an RCU grace period (10–40 ms here); that happens in the
@@ -354,9 +367,16 @@ var closing sync.WaitGroup
 // delivering at once; closing the non-blocking file wakes its Read.
 func (l *link) close() {
 	close(l.stop)
-	closing.Add(1)
+	closing.Lock()
+	closing.n++
+	closing.Unlock()
 	go func() {
-		defer closing.Done()
+		defer func() {
+			closing.Lock()
+			closing.n--
+			closing.idle.Broadcast()
+			closing.Unlock()
+		}()
 		l.sniffer.Close()
 		l.tun.Close()
 		l.wg.Wait()
@@ -364,4 +384,10 @@ func (l *link) close() {
 }
 
 // WaitClosed waits until every TUN device of closed instances is gone.
-func WaitClosed() { closing.Wait() }
+func WaitClosed() {
+	closing.Lock()
+	defer closing.Unlock()
+	for closing.n > 0 {
+		closing.idle.Wait()
+	}
+}
