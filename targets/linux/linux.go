@@ -221,9 +221,13 @@ func (in *instance) SetSysctl(name, value string) error {
 // the namespace (the child inherits the namespace of the thread that starts
 // it), in dir, with PACKETDRILL_PID set as packetdrill sets it.
 func (in *instance) RunShell(ctx context.Context, command, dir string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
+	// In its own PID namespace the shell's parent reads as pid 0; scripts
+	// name packetdrill's pid as $PPID (/tmp/sysctl_restore_${PPID}.sh,
+	// written by set_sysctls.py from PACKETDRILL_PID), so it is set to ours.
+	pid := strconv.Itoa(os.Getpid())
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", "PPID="+pid+"\n"+command)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PACKETDRILL_PID="+strconv.Itoa(os.Getpid()))
+	cmd.Env = append(os.Environ(), "PACKETDRILL_PID="+pid)
 	// The shell is the first process of a new PID namespace, so whatever it
 	// starts dies with it; it dies with the namespace's thread (so with
 	// the instance, and with the harness even if that is killed outright).

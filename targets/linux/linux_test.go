@@ -249,3 +249,13 @@ func TestSysctlsOutsideTheNetworkNamespaceAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// Scripts name packetdrill's pid as $PPID and PACKETDRILL_PID; both are ours.
+func TestShellSeesTheHarnessPid(t *testing.T) {
+	in := newInstance(t)
+	out, err := in.RunShell(context.Background(), `echo "$PPID $PACKETDRILL_PID"`, t.TempDir())
+	want := fmtInt(os.Getpid()) + " " + fmtInt(os.Getpid())
+	if err != nil || strings.TrimSpace(string(out)) != want {
+		t.Errorf("got %q (%v), want %q", out, err, want)
+	}
+}
