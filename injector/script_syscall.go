@@ -1,10 +1,13 @@
 package injector
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"syscall"
 	"time"
 
@@ -97,6 +100,8 @@ func (r *scriptRun) settle(sc *script.Syscall, pc preparedCall, res callResult) 
 	case res.err == nil:
 	case errors.As(res.err, &vm):
 		r.failAt(sc.Pos, "%s returned %v", callText(sc), vm)
+	case errors.Is(res.err, errCmsgData):
+		r.failAt(sc.Pos, "%s returned %v", callText(sc), res.err)
 	case isErrno:
 		res.ret = -1
 		if pc.optional && errno == syscall.ENOPROTOOPT && sc.Errno == "" {
@@ -246,6 +251,9 @@ func (r *scriptRun) intArg(e script.Expr) (int64, error) {
 		return v.Value, nil
 	case *script.Symbol:
 		if n, ok := linuxSymbols[v.Name]; ok {
+			return n, nil
+		}
+		if n, ok := r.modeSymbol(v.Name); ok {
 			return n, nil
 		}
 		return 0, &unknownSymbol{v.Name}
@@ -467,6 +475,8 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 		return r.epoll(sc)
 	case "sendmsg":
 		return r.sendmsg(sc)
+	case "recvmsg":
+		return r.recvmsg(sc)
 	case "ioctl":
 		return r.ioctl(sc)
 	case "close":
@@ -514,6 +524,25 @@ func (r *scriptRun) sockopt(sc *script.Syscall) preparedCall {
 		}
 		return result(0, err)
 	}}
+}
+
+// modeSymbol resolves the symbols packetdrill's runner defines per IP
+// version: the level and type of IP error-queue control messages.
+func (r *scriptRun) modeSymbol(name string) (int64, bool) {
+	v6 := r.mode == IPModeV6
+	switch name {
+	case "CMSG_LEVEL_IP":
+		if v6 {
+			return syscall.SOL_IPV6, true
+		}
+		return syscall.SOL_IP, true
+	case "CMSG_TYPE_RECVERR":
+		if v6 {
+			return syscall.IPV6_RECVERR, true
+		}
+		return syscall.IP_RECVERR, true
+	}
+	return 0, false
 }
 
 // unknownSymbol is a constant missing from the harness's table.
@@ -746,6 +775,139 @@ func (r *scriptRun) sendmsg(sc *script.Syscall) preparedCall {
 		return result(fio.SendTo(ctx, fd, make([]byte, n), int(flags), to))
 	}}
 }
+
+// wantCmsg is a control message a script expects, with its data as bytes.
+type wantCmsg struct {
+	level, typ int64
+	data       []byte
+}
+
+// cmsgData turns a script's cmsg_data into the bytes the kernel writes: an
+// integer is a native int; {ee_errno=..., ee_origin=..., ee_type=...,
+// ee_code=..., ee_info=..., ee_data=...} is a struct sock_extended_err.
+func (r *scriptRun) cmsgData(sc *script.Syscall, e script.Expr) []byte {
+	if st, ok := e.(*script.Struct); ok {
+		fields := map[string]int64{}
+		for _, fe := range st.Fields {
+			as, ok := fe.(*script.Assign)
+			if !ok || !strings.HasPrefix(as.Name, "ee_") {
+				r.skip(sc.Pos, "control message data %v is not supported by tcpconform", e)
+			}
+			v, err := r.intArg(as.Value)
+			if err != nil {
+				r.skip(sc.Pos, "control message data %v: %v", e, err)
+			}
+			fields[as.Name] = v
+		}
+		b := make([]byte, 16)
+		binary.NativeEndian.PutUint32(b[0:], uint32(fields["ee_errno"]))
+		b[4], b[5], b[6] = byte(fields["ee_origin"]), byte(fields["ee_type"]), byte(fields["ee_code"])
+		binary.NativeEndian.PutUint32(b[8:], uint32(fields["ee_info"]))
+		binary.NativeEndian.PutUint32(b[12:], uint32(fields["ee_data"]))
+		return b
+	}
+	v, err := r.intArg(e)
+	if err != nil {
+		r.skip(sc.Pos, "control message data %v is not supported by tcpconform", e)
+	}
+	b := make([]byte, 4)
+	binary.NativeEndian.PutUint32(b, uint32(v))
+	return b
+}
+
+// recvmsg handles recvmsg(fd, {msg_name(...)=..., msg_iov(N)=[...],
+// msg_flags=F, msg_control=[{cmsg_level=..., cmsg_type=..., cmsg_data=...}]},
+// flags): the length, the message flags and each control message (level,
+// type, and the leading bytes of its data) are compared with the script's.
+func (r *scriptRun) recvmsg(sc *script.Syscall) preparedCall {
+	fio, ok := r.p.Sockets().(targets.FlaggedIO)
+	if !ok {
+		r.skip(sc.Pos, "recvmsg is not supported on target %s", r.t.target)
+	}
+	fd := r.fd(sc, 0)
+	msg, ok := sc.Args[1].(*script.Struct)
+	if !ok {
+		r.scriptError(sc.Args[1].Position(), "recvmsg wants a msghdr {...}")
+	}
+	n, wantFlags := 0, int64(0)
+	var want []wantCmsg
+	for _, fe := range msg.Fields {
+		as, ok := fe.(*script.Assign)
+		if !ok {
+			continue
+		}
+		switch as.Name {
+		case "msg_iov":
+			n = r.iovLen(sc, as.Value)
+		case "msg_flags":
+			v, err := r.intArg(as.Value)
+			if err != nil {
+				r.skip(sc.Pos, "msg_flags %v: %v", as.Value, err)
+			}
+			wantFlags = v
+		case "msg_control":
+			arr, ok := as.Value.(*script.Array)
+			if !ok {
+				r.scriptError(as.Pos, "msg_control is an array of {cmsg_level=..., cmsg_type=..., cmsg_data=...}")
+			}
+			for _, el := range arr.Elems {
+				st, ok := el.(*script.Struct)
+				if !ok {
+					r.scriptError(el.Position(), "a control message is {cmsg_level=..., cmsg_type=..., cmsg_data=...}")
+				}
+				var c wantCmsg
+				for _, cf := range st.Fields {
+					ca, ok := cf.(*script.Assign)
+					if !ok {
+						r.scriptError(cf.Position(), "a control message field is name=value")
+					}
+					switch ca.Name {
+					case "cmsg_level", "cmsg_type":
+						v, err := r.intArg(ca.Value)
+						if err != nil {
+							r.skip(sc.Pos, "%s %v: %v", ca.Name, ca.Value, err)
+						}
+						if ca.Name == "cmsg_level" {
+							c.level = v
+						} else {
+							c.typ = v
+						}
+					case "cmsg_data":
+						c.data = r.cmsgData(sc, ca.Value)
+					}
+				}
+				want = append(want, c)
+			}
+		}
+	}
+	flags := r.flagsArg(sc, 2)
+	return preparedCall{exec: func(ctx context.Context) callResult {
+		got, msgFlags, cmsgs, err := fio.RecvMsg(ctx, fd, n, int(flags))
+		if err != nil {
+			return callResult{err: err}
+		}
+		if int64(msgFlags) != wantFlags {
+			return callResult{err: &valueMismatch{want: wantFlags, got: int64(msgFlags), what: "msg_flags"}}
+		}
+		if len(cmsgs) != len(want) {
+			return callResult{err: &valueMismatch{want: int64(len(want)), got: int64(len(cmsgs)), what: "number of control messages"}}
+		}
+		for i, c := range cmsgs {
+			w := want[i]
+			if int64(c.Level) != w.level || int64(c.Type) != w.typ {
+				return callResult{err: &valueMismatch{want: w.level<<16 | w.typ, got: int64(c.Level)<<16 | int64(c.Type),
+					what: fmt.Sprintf("control message %d level<<16|type", i)}}
+			}
+			if len(c.Data) < len(w.data) || !bytes.Equal(c.Data[:len(w.data)], w.data) {
+				return callResult{err: fmt.Errorf("%w: control message %d data %x, the script expects %x", errCmsgData, i, c.Data, w.data)}
+			}
+		}
+		return callResult{ret: int64(got)}
+	}}
+}
+
+// errCmsgData marks a control message whose data differs from the script's.
+var errCmsgData = errors.New("control message mismatch")
 
 // fcntl handles F_GETFL and F_SETFL for O_NONBLOCK.
 func (r *scriptRun) fcntl(sc *script.Syscall) preparedCall {

@@ -208,6 +208,15 @@ type FlaggedIO interface {
 	SendTo(ctx context.Context, fd int, b []byte, flags int, addr netip.AddrPort) (int, error)
 	// RecvFrom reads up to n bytes with flags.
 	RecvFrom(ctx context.Context, fd int, n int, flags int) ([]byte, error)
+	// RecvMsg reads up to n bytes with flags, and returns the message's
+	// flags and control messages as well.
+	RecvMsg(ctx context.Context, fd int, n int, flags int) (got int, msgFlags int, cmsgs []Cmsg, err error)
+}
+
+// Cmsg is one control message of a received message.
+type Cmsg struct {
+	Level, Type int
+	Data        []byte
 }
 
 // PollFd is one entry of a poll(2) call.

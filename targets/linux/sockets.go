@@ -388,6 +388,35 @@ func awaitConnected(ctx context.Context, fd int) error {
 	return nil
 }
 
+// RecvMsg implements targets.FlaggedIO. Reading the error queue
+// (MSG_ERRQUEUE) never blocks, as recvmsg(2) does not for it.
+func (k sockets) RecvMsg(ctx context.Context, fd int, n int, flags int) (int, int, []targets.Cmsg, error) {
+	so, err := k.get(fd)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	blocking := !so.nonblock.Load() && flags&(unix.MSG_DONTWAIT|unix.MSG_ERRQUEUE) == 0
+	buf, oob := make([]byte, n), make([]byte, 4096)
+	var got, oobn, msgFlags int
+	err = retry(ctx, blocking, fd, unix.POLLIN, func() error {
+		var err error
+		got, oobn, msgFlags, _, err = unix.Recvmsg(fd, buf, oob, flags|unix.MSG_DONTWAIT)
+		return err
+	})
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	cmsgs := make([]targets.Cmsg, len(msgs))
+	for i, m := range msgs {
+		cmsgs[i] = targets.Cmsg{Level: int(m.Header.Level), Type: int(m.Header.Type), Data: m.Data}
+	}
+	return got, msgFlags, cmsgs, nil
+}
+
 // Poll implements targets.Poller.
 func (k sockets) Poll(ctx context.Context, fds []targets.PollFd, timeout time.Duration) (int, error) {
 	pfds := make([]unix.PollFd, len(fds))
