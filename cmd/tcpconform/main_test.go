@@ -147,3 +147,40 @@ func TestBuiltinOnLinux(t *testing.T) {
 		t.Errorf("exit %d\n%s\n%s", code, out, errs)
 	}
 }
+
+const inqScript = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 10) = 0
++0 < S 0:0(0) win 32792 <mss 1000,nop,wscale 7>
++0 > S. 0:0(0) ack 1 <...>
++0 < . 1:1(0) ack 1 win 257
++0 accept(3, ..., ...) = 4
++0 setsockopt(4, SOL_TCP, TCP_INQ, [1], 4) = 0
++0 < P. 1:3001(3000) ack 1 win 257
++0~+0.2 > . 1:1(0) ack 3001
++0 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 1000}], msg_flags=0,
+               msg_control=[{cmsg_level=SOL_TCP, cmsg_type=TCP_CM_INQ, cmsg_data=%d}]}, 0) = 1000
+`
+
+// recvmsg's control messages are compared: after reading 1000 of 3000
+// bytes, TCP_CM_INQ says 2000 remain.
+func TestRecvmsgControlMessagesOnLinux(t *testing.T) {
+	tgt, err := targets.Lookup("linux")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tgt.Available(); err != nil {
+		t.Skipf("linux target unavailable: %v", err)
+	}
+	dir := writeScripts(t, map[string]string{"good.pkt": fmt.Sprintf(inqScript, 2000), "wrong.pkt": fmt.Sprintf(inqScript, 1999)})
+	code, out, errs := runMain("run", "-target", "linux", "-ip", "4", "-pcap", t.TempDir(), dir)
+	for _, want := range []string{
+		"PASS  " + dir + "/good.pkt [IPv4]",
+		"FAIL  " + dir + "/wrong.pkt [IPv4]",
+		"control message 0 data d0070000, the script expects cf070000",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q: exit %d\n%s\n%s", want, code, out, errs)
+		}
+	}
+}
