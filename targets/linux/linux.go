@@ -123,6 +123,12 @@ type instance struct {
 	mu   sync.Mutex
 	fds  map[int]*socket
 	seen map[targets.Tuple]bool
+	// closing, stop, inflight and idle let Close end the calls that may
+	// block before it closes their descriptors (see sockets.enter).
+	closing  bool
+	stop     chan struct{}
+	inflight int
+	idle     *sync.Cond
 
 	closeOnce sync.Once
 }
@@ -136,7 +142,8 @@ func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, er
 	if err != nil {
 		return nil, err
 	}
-	in := &instance{ex: ex, fds: map[int]*socket{}, seen: map[targets.Tuple]bool{}}
+	in := &instance{ex: ex, fds: map[int]*socket{}, seen: map[targets.Tuple]bool{}, stop: make(chan struct{})}
+	in.idle = sync.NewCond(&in.mu)
 	var tun, sniffer *os.File
 	err = ex.do(func() error {
 		for _, kv := range pinned {
@@ -192,6 +199,13 @@ func (in *instance) Capabilities() targets.Capabilities {
 func (in *instance) Close() error {
 	in.closeOnce.Do(func() {
 		in.mu.Lock()
+		in.closing = true
+		close(in.stop)
+		// Calls in flight notice within one poll step; only then are
+		// their descriptor numbers given back.
+		for in.inflight > 0 {
+			in.idle.Wait()
+		}
 		for fd := range in.fds {
 			unix.Close(fd)
 		}

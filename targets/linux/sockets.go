@@ -38,6 +38,26 @@ func (k sockets) get(fd int) (*socket, error) {
 	return so, nil
 }
 
+// enter starts a call that may block: it fails with EBADF once the instance
+// is closing, and Close waits for it to end before closing descriptors, so
+// that no call outlives its instance on a descriptor number the next
+// instance may be given.
+func (k sockets) enter(fd int) (*socket, func(), error) {
+	k.in.mu.Lock()
+	defer k.in.mu.Unlock()
+	so, ok := k.in.fds[fd]
+	if !ok || k.in.closing {
+		return nil, nil, unix.EBADF
+	}
+	k.in.inflight++
+	return so, func() {
+		k.in.mu.Lock()
+		k.in.inflight--
+		k.in.idle.Broadcast()
+		k.in.mu.Unlock()
+	}, nil
+}
+
 func (k sockets) add(fd int, nonblock bool) {
 	k.in.mu.Lock()
 	defer k.in.mu.Unlock()
@@ -50,10 +70,15 @@ func (k sockets) add(fd int, nonblock bool) {
 const pollStep = 10 * time.Millisecond
 
 // wait blocks until fd is ready for events, or ctx is done.
-func wait(ctx context.Context, fd int, events int16) error {
+func wait(ctx context.Context, stop <-chan struct{}, fd int, events int16) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		select {
+		case <-stop:
+			return unix.EBADF // the instance closed under the call
+		default:
 		}
 		pfd := []unix.PollFd{{Fd: int32(fd), Events: events}}
 		n, err := unix.Poll(pfd, int(pollStep/time.Millisecond))
@@ -71,13 +96,13 @@ func wait(ctx context.Context, fd int, events int16) error {
 
 // retry runs call until it does not report EAGAIN, waiting for events in
 // between when blocking.
-func retry(ctx context.Context, blocking bool, fd int, events int16, call func() error) error {
+func retry(ctx context.Context, stop <-chan struct{}, blocking bool, fd int, events int16, call func() error) error {
 	for {
 		err := call()
 		if err != unix.EAGAIN || !blocking {
 			return err
 		}
-		if err := wait(ctx, fd, events); err != nil {
+		if err := wait(ctx, stop, fd, events); err != nil {
 			return err
 		}
 	}
@@ -133,13 +158,15 @@ func (k sockets) Listen(fd int, backlog int) error {
 
 // Accept implements targets.Sockets. The new socket is blocking.
 func (k sockets) Accept(ctx context.Context, fd int) (int, netip.AddrPort, error) {
-	so, err := k.get(fd)
+	so, done, err := k.enter(fd)
 	if err != nil {
 		return -1, netip.AddrPort{}, err
 	}
+	defer done()
+
 	var nfd int
 	var sa unix.Sockaddr
-	err = retry(ctx, !so.nonblock.Load(), fd, unix.POLLIN, func() error {
+	err = retry(ctx, k.in.stop, !so.nonblock.Load(), fd, unix.POLLIN, func() error {
 		var err error
 		nfd, sa, err = unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		return err
@@ -153,15 +180,17 @@ func (k sockets) Accept(ctx context.Context, fd int) (int, netip.AddrPort, error
 
 // Connect implements targets.Sockets.
 func (k sockets) Connect(ctx context.Context, fd int, addr netip.AddrPort) error {
-	so, err := k.get(fd)
+	so, done, err := k.enter(fd)
 	if err != nil {
 		return err
 	}
+	defer done()
+
 	err = unix.Connect(fd, sockaddr(addr))
 	if err != unix.EINPROGRESS || so.nonblock.Load() {
 		return err
 	}
-	if err := wait(ctx, fd, unix.POLLOUT); err != nil {
+	if err := wait(ctx, k.in.stop, fd, unix.POLLOUT); err != nil {
 		return err
 	}
 	soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
@@ -176,13 +205,15 @@ func (k sockets) Connect(ctx context.Context, fd int, addr netip.AddrPort) error
 
 // Read implements targets.Sockets.
 func (k sockets) Read(ctx context.Context, fd int, n int) ([]byte, error) {
-	so, err := k.get(fd)
+	so, done, err := k.enter(fd)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
+
 	buf := make([]byte, n)
 	var got int
-	err = retry(ctx, !so.nonblock.Load(), fd, unix.POLLIN, func() error {
+	err = retry(ctx, k.in.stop, !so.nonblock.Load(), fd, unix.POLLIN, func() error {
 		var err error
 		got, err = unix.Read(fd, buf)
 		return err
@@ -196,15 +227,17 @@ func (k sockets) Read(ctx context.Context, fd int, n int) ([]byte, error) {
 // Write implements targets.Sockets. A blocking socket takes all of b, as a
 // blocking write(2) does.
 func (k sockets) Write(ctx context.Context, fd int, b []byte) (int, error) {
-	so, err := k.get(fd)
+	so, done, err := k.enter(fd)
 	if err != nil {
 		return 0, err
 	}
+	defer done()
+
 	total := 0
 	nonblock := so.nonblock.Load()
 	for {
 		var n int
-		err := retry(ctx, !nonblock, fd, unix.POLLOUT, func() error {
+		err := retry(ctx, k.in.stop, !nonblock, fd, unix.POLLOUT, func() error {
 			var err error
 			n, err = unix.Write(fd, b[total:])
 			return err
@@ -220,7 +253,7 @@ func (k sockets) Write(ctx context.Context, fd int, b []byte) (int, error) {
 			// A blocking write on a socket still opening (the data rode
 			// on a Fast Open SYN) returns once the handshake is over.
 			if !nonblock {
-				if err := awaitConnected(ctx, fd); err != nil {
+				if err := awaitConnected(ctx, k.in.stop, fd); err != nil {
 					return total, err
 				}
 			}
@@ -298,10 +331,12 @@ func (k sockets) addr(fd int, get func(int) (unix.Sockaddr, error)) (netip.AddrP
 // SendTo implements targets.FlaggedIO. A blocking call takes all of b, as
 // sendto(2) on a blocking socket does.
 func (k sockets) SendTo(ctx context.Context, fd int, b []byte, flags int, addr netip.AddrPort) (int, error) {
-	so, err := k.get(fd)
+	so, done, err := k.enter(fd)
 	if err != nil {
 		return 0, err
 	}
+	defer done()
+
 	var to unix.Sockaddr
 	if addr.IsValid() {
 		to = sockaddr(addr)
@@ -310,7 +345,7 @@ func (k sockets) SendTo(ctx context.Context, fd int, b []byte, flags int, addr n
 	total := 0
 	for {
 		var n int
-		err = retry(ctx, blocking, fd, unix.POLLOUT, func() error {
+		err = retry(ctx, k.in.stop, blocking, fd, unix.POLLOUT, func() error {
 			var err error
 			n, err = unix.SendmsgN(fd, b[total:], nil, to, flags|unix.MSG_DONTWAIT)
 			return err
@@ -326,7 +361,7 @@ func (k sockets) SendTo(ctx context.Context, fd int, b []byte, flags int, addr n
 		// MSG_FASTOPEN) returns only once the handshake is over, as the
 		// kernel's blocking path waits for it: with no cookie the SYN
 		// went out bare and the data follows then.
-		if werr := awaitConnected(ctx, fd); werr != nil {
+		if werr := awaitConnected(ctx, k.in.stop, fd); werr != nil {
 			return total, werr
 		}
 		if err == nil {
@@ -342,16 +377,18 @@ func (k sockets) SendTo(ctx context.Context, fd int, b []byte, flags int, addr n
 // RecvFrom implements targets.FlaggedIO. With MSG_WAITALL a blocking call
 // reads until it has n bytes, the stream ends, or an error comes.
 func (k sockets) RecvFrom(ctx context.Context, fd int, n int, flags int) ([]byte, error) {
-	so, err := k.get(fd)
+	so, done, err := k.enter(fd)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
+
 	blocking := !so.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0
 	buf := make([]byte, n)
 	total := 0
 	for {
 		var got int
-		err := retry(ctx, blocking, fd, unix.POLLIN, func() error {
+		err := retry(ctx, k.in.stop, blocking, fd, unix.POLLIN, func() error {
 			var err error
 			got, _, err = unix.Recvfrom(fd, buf[total:], flags|unix.MSG_DONTWAIT)
 			return err
@@ -374,12 +411,12 @@ func (k sockets) RecvFrom(ctx context.Context, fd int, n int, flags int) ([]byte
 
 // awaitConnected waits, for a blocking call, until a socket that is still
 // in SYN-SENT has finished its handshake, and reports how that ended.
-func awaitConnected(ctx context.Context, fd int) error {
+func awaitConnected(ctx context.Context, stop <-chan struct{}, fd int) error {
 	ti, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
 	if err != nil || ti.State != 2 { // TCP_SYN_SENT
 		return nil
 	}
-	if err := wait(ctx, fd, unix.POLLOUT); err != nil {
+	if err := wait(ctx, stop, fd, unix.POLLOUT); err != nil {
 		return err
 	}
 	if soerr, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); soerr != 0 {
@@ -391,14 +428,16 @@ func awaitConnected(ctx context.Context, fd int) error {
 // RecvMsg implements targets.FlaggedIO. Reading the error queue
 // (MSG_ERRQUEUE) never blocks, as recvmsg(2) does not for it.
 func (k sockets) RecvMsg(ctx context.Context, fd int, n int, flags int) (int, int, []targets.Cmsg, error) {
-	so, err := k.get(fd)
+	so, done, err := k.enter(fd)
 	if err != nil {
 		return 0, 0, nil, err
 	}
+	defer done()
+
 	blocking := !so.nonblock.Load() && flags&(unix.MSG_DONTWAIT|unix.MSG_ERRQUEUE) == 0
 	buf, oob := make([]byte, n), make([]byte, 4096)
 	var got, oobn, msgFlags int
-	err = retry(ctx, blocking, fd, unix.POLLIN, func() error {
+	err = retry(ctx, k.in.stop, blocking, fd, unix.POLLIN, func() error {
 		var err error
 		got, oobn, msgFlags, _, err = unix.Recvmsg(fd, buf, oob, flags|unix.MSG_DONTWAIT)
 		return err
@@ -421,9 +460,11 @@ func (k sockets) RecvMsg(ctx context.Context, fd int, n int, flags int) (int, in
 func (k sockets) Poll(ctx context.Context, fds []targets.PollFd, timeout time.Duration) (int, error) {
 	pfds := make([]unix.PollFd, len(fds))
 	for i, f := range fds {
-		if _, err := k.get(f.Fd); err != nil {
+		_, done, err := k.enter(f.Fd)
+		if err != nil {
 			return -1, err
 		}
+		defer done()
 		pfds[i] = unix.PollFd{Fd: int32(f.Fd), Events: f.Events}
 	}
 	deadline := time.Now().Add(timeout)
@@ -447,6 +488,11 @@ func (k sockets) Poll(ctx context.Context, fds []targets.PollFd, timeout time.Du
 		}
 		if err := ctx.Err(); err != nil {
 			return -1, err
+		}
+		select {
+		case <-k.in.stop:
+			return -1, unix.EBADF
+		default:
 		}
 	}
 }
@@ -481,9 +527,11 @@ func (k sockets) EpollCtl(epfd, op, fd int, ev targets.EpollEvent) error {
 
 // EpollWait implements targets.Epoller.
 func (k sockets) EpollWait(ctx context.Context, epfd int, max int, timeout time.Duration) ([]targets.EpollEvent, error) {
-	if _, err := k.get(epfd); err != nil {
+	_, done, err := k.enter(epfd)
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	evs := make([]unix.EpollEvent, max)
 	deadline := time.Now().Add(timeout)
 	for {
@@ -510,6 +558,11 @@ func (k sockets) EpollWait(ctx context.Context, epfd int, max int, timeout time.
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		select {
+		case <-k.in.stop:
+			return nil, unix.EBADF
+		default:
 		}
 	}
 }
