@@ -335,13 +335,36 @@ func (r *scriptRun) flagsArg(sc *script.Syscall, i int) int64 {
 	return r.arg(sc, i)
 }
 
-// flagged returns the target's flag-taking calls, or skips the script.
-func (r *scriptRun) flagged(sc *script.Syscall) targets.FlaggedIO {
+// flagged returns the target's flag-taking calls, or skips the script;
+// argument i holds the flags.
+func (r *scriptRun) flagged(sc *script.Syscall, i int) targets.FlaggedIO {
 	fio, ok := r.p.Sockets().(targets.FlaggedIO)
 	if !ok {
-		r.skip(sc.Pos, "%s with flags %v is not supported on target %s", sc.Name, sc.Args[3], r.t.target)
+		r.skip(sc.Pos, "%s with flags %v is not supported on target %s", sc.Name, sc.Args[i], r.t.target)
 	}
 	return fio
+}
+
+// dataLen is the byte count of read/write (argument 3) or readv/writev (the
+// iovecs' total).
+func (r *scriptRun) dataLen(sc *script.Syscall) int {
+	if strings.HasSuffix(sc.Name, "v") {
+		return r.iovLen(sc, sc.Args[1])
+	}
+	return int(r.arg(sc, 2))
+}
+
+// fastOpen returns where a send with MSG_FASTOPEN connects to, and makes the
+// connection the socket opens the one under test, as connect does; without
+// the flag it returns no address.
+func (r *scriptRun) fastOpen(fd int, flags int64) netip.AddrPort {
+	if flags&syscall.MSG_FASTOPEN == 0 {
+		return netip.AddrPort{}
+	}
+	if r.cur == nil || r.cur.fd != fd {
+		r.cur, r.listening = &flow{peerPort: r.connectPort, fd: fd}, false
+	}
+	return r.sockAddr(r.p.LocalAddr(), r.connectPort)
 }
 
 // iovLen sums the lengths of an iovec array: [{..., 1000}, {..., 500}].
@@ -411,12 +434,7 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 	case "read", "readv":
 		fd := r.fd(sc, 0)
 		r.realBuffer(sc)
-		var n int
-		if sc.Name == "readv" {
-			n = r.iovLen(sc, sc.Args[1])
-		} else {
-			n = int(r.arg(sc, 2))
-		}
+		n := r.dataLen(sc)
 		return preparedCall{exec: func(ctx context.Context) callResult {
 			b, err := so.Read(ctx, fd, n)
 			return result(len(b), err)
@@ -431,7 +449,7 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 				return result(len(b), err)
 			}}
 		}
-		fio := r.flagged(sc)
+		fio := r.flagged(sc, 3)
 		return preparedCall{exec: func(ctx context.Context) callResult {
 			b, err := fio.RecvFrom(ctx, fd, n, int(flags))
 			return result(len(b), err)
@@ -439,12 +457,7 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 	case "write", "writev":
 		fd := r.fd(sc, 0)
 		r.realBuffer(sc)
-		var n int
-		if sc.Name == "writev" {
-			n = r.iovLen(sc, sc.Args[1])
-		} else {
-			n = int(r.arg(sc, 2))
-		}
+		n := r.dataLen(sc)
 		return preparedCall{exec: func(ctx context.Context) callResult {
 			return result(so.Write(ctx, fd, make([]byte, n)))
 		}}
@@ -452,20 +465,13 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 		fd := r.fd(sc, 0)
 		r.realBuffer(sc)
 		n, flags := int(r.arg(sc, 2)), r.flagsArg(sc, 3)
-		var to netip.AddrPort
-		if flags&syscall.MSG_FASTOPEN != 0 {
-			// sendto(MSG_FASTOPEN) opens the connection, like connect.
-			to = r.sockAddr(r.p.LocalAddr(), r.connectPort)
-			if r.cur == nil || r.cur.fd != fd {
-				r.cur, r.listening = &flow{peerPort: r.connectPort, fd: fd}, false
-			}
-		}
+		to := r.fastOpen(fd, flags)
 		if flags == 0 {
 			return preparedCall{exec: func(ctx context.Context) callResult {
 				return result(so.Write(ctx, fd, make([]byte, n)))
 			}}
 		}
-		fio := r.flagged(sc)
+		fio := r.flagged(sc, 3)
 		return preparedCall{exec: func(ctx context.Context) callResult {
 			return result(fio.SendTo(ctx, fd, make([]byte, n), int(flags), to))
 		}}
@@ -760,17 +766,8 @@ func (r *scriptRun) sendmsg(sc *script.Syscall) preparedCall {
 		}
 	}
 	flags := r.flagsArg(sc, 2)
-	var to netip.AddrPort
-	if flags&syscall.MSG_FASTOPEN != 0 {
-		to = r.sockAddr(r.p.LocalAddr(), r.connectPort)
-		if r.cur == nil || r.cur.fd != fd {
-			r.cur, r.listening = &flow{peerPort: r.connectPort, fd: fd}, false
-		}
-	}
-	fio, ok := r.p.Sockets().(targets.FlaggedIO)
-	if !ok {
-		r.skip(sc.Pos, "sendmsg is not supported on target %s", r.t.target)
-	}
+	to := r.fastOpen(fd, flags)
+	fio := r.flagged(sc, 2)
 	return preparedCall{exec: func(ctx context.Context) callResult {
 		return result(fio.SendTo(ctx, fd, make([]byte, n), int(flags), to))
 	}}
