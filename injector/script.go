@@ -138,6 +138,8 @@ type scriptRun struct {
 	listening bool
 
 	ts tsMap
+	// foKeys are the Fast Open keys the script set on sockets.
+	foKeys [][]byte
 
 	// Scheduling: anchor is when the previous event finished, prevSched
 	// when it was scheduled; prevInbound whether it was an inbound packet.

@@ -72,9 +72,10 @@ func aceFlags(ace int) wire.Flags {
 }
 
 func (r *scriptRun) packet(ev *script.Event, pkt *script.Packet, start, end, tol time.Duration) {
-	if len(pkt.Undefined) > 0 {
-		u := pkt.Undefined[0]
-		r.skip(u.Pos, "symbol %s is not defined: give its value with -D %s=...", u.Name, u.Name)
+	for _, u := range pkt.Undefined {
+		if !r.cookieSymbol(u) {
+			r.skip(u.Pos, "symbol %s is not defined: give its value with -D %s=...", u.Name, u.Name)
+		}
 	}
 	switch {
 	case len(pkt.Encaps) > 0:
@@ -200,7 +201,7 @@ func (r *scriptRun) localToLive(f *flow, v uint32, syn bool) uint32 {
 // echo to live numbers.
 func (r *scriptRun) inboundOptions(pkt *script.Packet, f *flow) []wire.Option {
 	var out []wire.Option
-	for _, o := range pkt.Options {
+	for _, o := range r.liveOptions(pkt) {
 		switch v := o.(type) {
 		case wire.SACK:
 			blocks := make(wire.SACK, len(v))
@@ -466,7 +467,7 @@ func (r *scriptRun) outboundFields(pkt *script.Packet) []expectations.Field {
 		fs = append(fs, expectations.Window(*pkt.Win))
 	}
 	if !pkt.AnyOptions {
-		fs = append(fs, expectations.OptionsLike(pkt.Options...))
+		fs = append(fs, expectations.OptionsLike(r.liveOptions(pkt)...))
 	}
 	switch pkt.IP.ECN {
 	case script.NoECN:

@@ -513,6 +513,9 @@ func (r *scriptRun) sockopt(sc *script.Syscall) preparedCall {
 	if len(sc.Args) < 4 {
 		r.scriptError(sc.Pos, "%s needs a value", sc.Name)
 	}
+	if str, ok := sc.Args[3].(*script.String); ok && sc.Name == "setsockopt" {
+		return r.setsockoptBytes(sc, fd, level, name, str)
+	}
 	val, err := r.intArg(sc.Args[3])
 	if err != nil {
 		r.skip(sc.Pos, "%s with the value %v is not supported by tcpconform", sc.Name, sc.Args[3])
@@ -530,6 +533,34 @@ func (r *scriptRun) sockopt(sc *script.Syscall) preparedCall {
 		}
 		return result(0, err)
 	}}
+}
+
+// setsockoptBytes handles options whose value is a string, such as
+// setsockopt(3, SOL_TCP, TCP_FASTOPEN_KEY, "\x01...", 16): the option's
+// length is the script's last argument, and the string is cut or padded
+// with zeros to it, as a C buffer of that size would read.
+func (r *scriptRun) setsockoptBytes(sc *script.Syscall, fd int, level, name int64, str *script.String) preparedCall {
+	raw, ok := r.p.Sockets().(targets.RawSockopts)
+	if !ok {
+		r.skip(sc.Pos, "setsockopt with a string value is not supported on target %s", r.t.target)
+	}
+	if str.Prefix {
+		r.skip(sc.Pos, "setsockopt with a %q... prefix is not supported by tcpconform", str.Value)
+	}
+	n := len(str.Value)
+	if len(sc.Args) > 4 {
+		n = int(r.arg(sc, 4))
+	}
+	if n < 0 || n > 1<<16 {
+		r.scriptError(sc.Pos, "setsockopt length %d is out of range", n)
+	}
+	value := make([]byte, n)
+	copy(value, str.Value)
+	return preparedCall{optional: true,
+		exec: func(context.Context) callResult {
+			return result(0, raw.SetsockoptBytes(fd, int(level), int(name), value))
+		},
+		post: func(int64) { r.noteFastOpenKey(level, name, value) }}
 }
 
 // modeSymbol resolves the symbols packetdrill's runner defines per IP

@@ -276,6 +276,9 @@ type Int struct {
 type Symbol struct {
 	Pos  Pos
 	Name string
+	// Option is 1 + the index in Packet.Options of the option whose value
+	// the symbol stands for (a Fast Open cookie), or 0.
+	Option int
 }
 
 // String is a quoted string, concatenated when several are juxtaposed;

@@ -299,8 +299,8 @@ func TestDefines(t *testing.T) {
 	}
 
 	// Without a definition an upper-case cookie is kept as undefined.
-	u := lastAction[*Packet](t, "0 < S 0:0(0) win 10 <FOEXP TFO_COOKIE>\n")
-	deepEqual(t, "undefined", u.Undefined, []*Symbol{{Pos: at(1, 28), Name: "TFO_COOKIE"}})
+	u := lastAction[*Packet](t, "0 < S 0:0(0) win 10 <mss 1460,FOEXP TFO_COOKIE>\n")
+	deepEqual(t, "undefined", u.Undefined, []*Symbol{{Pos: at(1, 37), Name: "TFO_COOKIE", Option: 2}})
 }
 
 func TestLexer(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 
 // Option kinds written as wire.Unknown.
 const (
-	kindFOExp    wire.OptionKind = 254 // RFC 6994 experimental, with the TFO magic
 	kindAccECN0  wire.OptionKind = 172 // AccECN, e0b field first
 	kindAccECN1  wire.OptionKind = 174 // AccECN, e1b field first
 	maxOptionLen                 = 40  // bytes of options a TCP header holds
@@ -16,9 +15,6 @@ const (
 	maxCookieLen                 = maxOptionLen - 2 // what one option can hold
 	maxWScale                    = 14               // RFC 7323 section 2.3
 )
-
-// foExpMagic starts the data of an experimental Fast Open option.
-var foExpMagic = []byte{0xF9, 0x89}
 
 // parseTCPOptions parses "<...>" or "<opt, opt, ...>".
 func (p *parser) parseTCPOptions(pkt *Packet) {
@@ -92,7 +88,7 @@ func (p *parser) parseTCPOption(pkt *Packet) wire.Option {
 		return wire.Unknown{Type: wire.KindFastOpen, Data: cookie}
 	case "FOEXP":
 		cookie := p.parseHexBlob(pkt, "FOEXP cookie", maxCookieLen, false)
-		return wire.Unknown{Type: kindFOExp, Data: append(append([]byte{}, foExpMagic...), cookie...)}
+		return wire.WithFastOpenCookie(wire.Unknown{Type: wire.KindExperimental}, cookie)
 	case "ECN":
 		return p.parseAccECN()
 	}
@@ -138,7 +134,7 @@ func (p *parser) parseHexBlob(pkt *Packet, what string, max int, required bool) 
 	case ok:
 		return b
 	case symbolic(t.Text):
-		pkt.Undefined = append(pkt.Undefined, &Symbol{Pos: t.Pos, Name: t.Text})
+		pkt.Undefined = append(pkt.Undefined, &Symbol{Pos: t.Pos, Name: t.Text, Option: len(pkt.Options) + 1})
 		return nil
 	case strings.Trim(digits, "0123456789abcdefABCDEF") == "":
 		p.errorf(t.Pos, "%s %s has an odd number of hex digits", what, t.Text)

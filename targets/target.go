@@ -305,3 +305,19 @@ func All() []Target {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
 	return out
 }
+
+// RawSockopts is implemented by instances whose sockets take options whose
+// value is a byte string (TCP_FASTOPEN_KEY, TCP_CONGESTION).
+type RawSockopts interface {
+	SetsockoptBytes(fd, level, name int, value []byte) error
+}
+
+// FastOpenCookies is implemented by instances that can tell which TCP Fast
+// Open cookie their server side gives a client (RFC 7413 section 4.1.1
+// leaves the algorithm to the server): one cookie per server key, for a SYN
+// from client to server. The keys are the stack-wide ones in effect, in
+// order, then extra (keys set on listeners), so that two calls with the same
+// extra keys line up index by index.
+type FastOpenCookies interface {
+	FastOpenCookies(client, server netip.Addr, extra [][]byte) ([][]byte, error)
+}

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 )
@@ -23,7 +24,40 @@ const (
 	KindAO            OptionKind = 29 // RFC 5925
 	KindMPTCP         OptionKind = 30 // RFC 8684
 	KindFastOpen      OptionKind = 34 // RFC 7413
+	// KindExperimental is shared by experiments told apart by the 16-bit
+	// ExID that starts the data (RFC 6994).
+	KindExperimental OptionKind = 254
 )
+
+// FastOpenExID is the ExID of Fast Open sent as an experimental option, as
+// stacks did before kind 34 was assigned (RFC 7413 section 4.1.1).
+var FastOpenExID = []byte{0xF9, 0x89}
+
+// FastOpenCookie returns the cookie a Fast Open option carries (kind 34, or
+// the experimental form), and whether o is one. A cookie request carries
+// none.
+func FastOpenCookie(o Option) ([]byte, bool) {
+	u, ok := o.(Unknown)
+	switch {
+	case !ok:
+		return nil, false
+	case u.Type == KindFastOpen:
+		return u.Data, true
+	case u.Type == KindExperimental && bytes.HasPrefix(u.Data, FastOpenExID):
+		return u.Data[len(FastOpenExID):], true
+	}
+	return nil, false
+}
+
+// WithFastOpenCookie is the Fast Open option o, in the same form, carrying
+// cookie c.
+func WithFastOpenCookie(o Option, c []byte) Option {
+	u := o.(Unknown)
+	if u.Type == KindExperimental {
+		c = append(append([]byte{}, FastOpenExID...), c...)
+	}
+	return Unknown{Type: u.Type, Data: c}
+}
 
 var kindNames = map[OptionKind]string{
 	KindEOL: "eol", KindNOP: "nop", KindMSS: "mss", KindWindowScale: "wscale",

@@ -165,6 +165,23 @@ const inqScript = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 // recvmsg's control messages are compared: after reading 1000 of 3000
 // bytes, TCP_CM_INQ says 2000 remain.
 func TestRecvmsgControlMessagesOnLinux(t *testing.T) {
+	needLinux(t)
+	dir := writeScripts(t, map[string]string{"good.pkt": fmt.Sprintf(inqScript, 2000), "wrong.pkt": fmt.Sprintf(inqScript, 1999)})
+	code, out, errs := runMain("run", "-target", "linux", "-ip", "4", "-pcap", t.TempDir(), dir)
+	for _, want := range []string{
+		"PASS  " + dir + "/good.pkt [IPv4]",
+		"FAIL  " + dir + "/wrong.pkt [IPv4]",
+		"control message 0 data d0070000, the script expects cf070000",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q: exit %d\n%s\n%s", want, code, out, errs)
+		}
+	}
+}
+
+// needLinux skips a test, with the reason, where the Linux target cannot run.
+func needLinux(t *testing.T) {
+	t.Helper()
 	tgt, err := targets.Lookup("linux")
 	if err != nil {
 		t.Fatal(err)
@@ -172,12 +189,42 @@ func TestRecvmsgControlMessagesOnLinux(t *testing.T) {
 	if err := tgt.Available(); err != nil {
 		t.Skipf("linux target unavailable: %v", err)
 	}
-	dir := writeScripts(t, map[string]string{"good.pkt": fmt.Sprintf(inqScript, 2000), "wrong.pkt": fmt.Sprintf(inqScript, 1999)})
+}
+
+// fastOpenScript asks for a cookie from addresses other than the harness's
+// (so the written cookie is the one Linux made for those), then opens a
+// connection with data on the SYN using TFO_COOKIE, left undefined.
+const fastOpenScript = `--local_ip=192.168.0.2
+--remote_ip=10.248.0.2
+` + "`echo 0x30403 > /proc/sys/net/ipv4/tcp_fastopen; echo a0bf63f7-ed803d81-cd641d30-cebc4a90 > /proc/sys/net/ipv4/tcp_fastopen_key`" + `
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 10) = 0
++0 < S 0:0(0) win 10000 <mss 1012,FOEXP,sackOK,TS val 1 ecr 0,nop,wscale 7>
++0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 10000 ecr 1,nop,wscale 7,FOEXP %s>
++0 < R 1:1(0) win 0
++0 close(3) = 0
++0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 10) = 0
++0 < S 5000:5100(100) win 10000 <mss 1012,FOEXP TFO_COOKIE,sackOK,TS val 1 ecr 0,nop,wscale 7>
++0 > S. 0:0(0) ack 5101 <mss 1460,sackOK,TS val 10000 ecr 1,nop,wscale 7>
+`
+
+// Fast Open cookies a script spells out for other addresses are carried
+// over to the harness's, and TFO_COOKIE is the live one; a cookie the kernel
+// would not have made for the script's addresses still fails.
+func TestFastOpenCookiesOnLinux(t *testing.T) {
+	needLinux(t)
+	dir := writeScripts(t, map[string]string{
+		"good.pkt":  fmt.Sprintf(fastOpenScript, "00abaaabe8e954c2"),
+		"wrong.pkt": fmt.Sprintf(fastOpenScript, "00abaaabe8e954c3"),
+	})
 	code, out, errs := runMain("run", "-target", "linux", "-ip", "4", "-pcap", t.TempDir(), dir)
 	for _, want := range []string{
 		"PASS  " + dir + "/good.pkt [IPv4]",
 		"FAIL  " + dir + "/wrong.pkt [IPv4]",
-		"control message 0 data d0070000, the script expects cf070000",
+		"wrong.pkt:8: outbound packet does not match",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q: exit %d\n%s\n%s", want, code, out, errs)

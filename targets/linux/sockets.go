@@ -566,3 +566,11 @@ func (k sockets) EpollWait(ctx context.Context, epfd int, max int, timeout time.
 		}
 	}
 }
+
+// SetsockoptBytes implements targets.RawSockopts.
+func (k sockets) SetsockoptBytes(fd, level, name int, value []byte) error {
+	if _, err := k.get(fd); err != nil {
+		return err
+	}
+	return unix.SetsockoptString(fd, level, name, string(value))
+}
