@@ -237,8 +237,11 @@ func (in *instance) SetSysctl(name, value string) error {
 func (in *instance) RunShell(ctx context.Context, command, dir string) ([]byte, error) {
 	// In its own PID namespace the shell's parent reads as pid 0; scripts
 	// name packetdrill's pid as $PPID (/tmp/sysctl_restore_${PPID}.sh,
-	// written by set_sysctls.py from PACKETDRILL_PID), so it is set to ours.
-	pid := strconv.Itoa(os.Getpid())
+	// written by set_sysctls.py from PACKETDRILL_PID), so it is set to a
+	// number of ours that no other live task has and that no other instance
+	// shares (scripts running in parallel must not share that file): the id
+	// of the namespace's thread.
+	pid := strconv.Itoa(in.ex.tid)
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", "PPID="+pid+"\n"+command)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "PACKETDRILL_PID="+pid)

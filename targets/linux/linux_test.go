@@ -250,12 +250,28 @@ func TestSysctlsOutsideTheNetworkNamespaceAreRefused(t *testing.T) {
 	}
 }
 
-// Scripts name packetdrill's pid as $PPID and PACKETDRILL_PID; both are ours.
-func TestShellSeesTheHarnessPid(t *testing.T) {
-	in := newInstance(t)
-	out, err := in.RunShell(context.Background(), `echo "$PPID $PACKETDRILL_PID"`, t.TempDir())
-	want := fmtInt(os.Getpid()) + " " + fmtInt(os.Getpid())
-	if err != nil || strings.TrimSpace(string(out)) != want {
-		t.Errorf("got %q (%v), want %q", out, err, want)
+// Scripts name packetdrill's pid as $PPID and PACKETDRILL_PID (the restore
+// file /tmp/sysctl_restore_${PPID}.sh): the same number for every command
+// of an instance, a different one for each instance running beside it.
+func TestShellSeesAPidPerInstance(t *testing.T) {
+	ids := map[string]bool{}
+	for range 2 {
+		in := newInstance(t)
+		var first string
+		for range 2 {
+			out, err := in.RunShell(context.Background(), `echo "$PPID $PACKETDRILL_PID"`, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := strings.Fields(string(out))
+			if len(f) != 2 || f[0] != f[1] || f[0] == "0" || first != "" && f[0] != first {
+				t.Fatalf("got %q, want the same nonzero number twice, as before (%q)", out, first)
+			}
+			first = f[0]
+		}
+		ids[first] = true
+	}
+	if len(ids) != 2 {
+		t.Errorf("two live instances share the pid %v", ids)
 	}
 }

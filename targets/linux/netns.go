@@ -31,6 +31,7 @@ const netnsDir = "/run/netns"
 // goroutine exits still locked, and the Go runtime ends the thread with it.
 type executor struct {
 	name     string // the namespace's name under /run/netns
+	tid      int    // the thread's id: no other live task has it
 	jobs     chan func()
 	done     chan struct{}
 	finished chan struct{} // closed once the name is gone
@@ -78,6 +79,7 @@ func newExecutor() (*executor, error) {
 			started <- err
 			return
 		}
+		e.tid = unix.Gettid()
 		started <- nil
 		for {
 			select {
