@@ -152,9 +152,14 @@ func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, er
 			}
 		}
 		// Linux's default congestion control, where the host allows the
-		// namespace to choose it; otherwise the namespace keeps the host's
-		// (scripts that need cubic then say so in their failures).
-		writeProcSys("net/ipv4/tcp_congestion_control", "cubic")
+		// namespace to choose it; otherwise Reno (RFC 5681), which every
+		// kernel allows, rather than whatever the host runs: results must
+		// not depend on the host, and a pacing algorithm such as bbr moves
+		// every segment's departure time. Scripts that need cubic say so in
+		// their failures.
+		if writeProcSys("net/ipv4/tcp_congestion_control", "cubic") != nil {
+			writeProcSys("net/ipv4/tcp_congestion_control", "reno")
+		}
 		if cfg.TimeWait != 0 {
 			return fmt.Errorf("%w: the kernel's TIME-WAIT lasts 60 s and cannot be changed", targets.ErrUnsupported)
 		}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -273,5 +274,23 @@ func TestShellSeesAPidPerInstance(t *testing.T) {
 	}
 	if len(ids) != 2 {
 		t.Errorf("two live instances share the pid %v", ids)
+	}
+}
+
+// The namespace's congestion control is cubic where the host allows it, and
+// Reno otherwise: never the host's own choice.
+func TestCongestionControlIsPinned(t *testing.T) {
+	allowed, err := os.ReadFile("/proc/sys/net/ipv4/tcp_allowed_congestion_control")
+	if err != nil {
+		t.Skipf("no congestion control settings: %v", err)
+	}
+	want := "reno"
+	if slices.Contains(strings.Fields(string(allowed)), "cubic") {
+		want = "cubic"
+	}
+	in := newInstance(t)
+	out, err := in.RunShell(context.Background(), "cat /proc/sys/net/ipv4/tcp_congestion_control", t.TempDir())
+	if got := strings.TrimSpace(string(out)); err != nil || got != want {
+		t.Errorf("namespace runs %q (%v), want %q (host allows %q)", got, err, want, strings.TrimSpace(string(allowed)))
 	}
 }
