@@ -99,6 +99,16 @@ func TestHandshakeStatesAndCleanup(t *testing.T) {
 	if s, ok := in.State(targets.Tuple{Local: local}); !ok || s != state.Listen {
 		t.Errorf("listener state %v %v", s, ok)
 	}
+	// TCP_INFO reports the listener, with the kernel's later fields too.
+	info, err := in.TCPInfo(fd)
+	if err != nil || info["tcpi_state"] != 10 { // TCP_LISTEN
+		t.Errorf("TCP_INFO of the listener: state %d (%v), want 10", info["tcpi_state"], err)
+	}
+	for _, f := range []string{"tcpi_last_data_recv", "tcpi_rwnd_limited", "tcpi_sndbuf_limited", "tcpi_reord_seen", "tcpi_total_rto"} {
+		if _, ok := info[f]; !ok {
+			t.Errorf("TCP_INFO lacks %s", f)
+		}
+	}
 	if err := in.link.Inject(syn(40000, 8080)); err != nil {
 		t.Fatal(err)
 	}

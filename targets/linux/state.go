@@ -198,6 +198,17 @@ func (in *instance) TCPInfo(fd int) (map[string]int64, error) {
 		"tcpi_notsent_bytes": int64(ti.Notsent_bytes), "tcpi_min_rtt": int64(ti.Min_rtt),
 		"tcpi_data_segs_in": int64(ti.Data_segs_in), "tcpi_data_segs_out": int64(ti.Data_segs_out),
 		"tcpi_delivery_rate": int64(ti.Delivery_rate), "tcpi_delivered": int64(ti.Delivered),
-		"tcpi_delivered_ce": int64(ti.Delivered_ce),
+		"tcpi_delivered_ce":   int64(ti.Delivered_ce),
+		"tcpi_last_data_sent": int64(ti.Last_data_sent), "tcpi_last_ack_sent": int64(ti.Last_ack_sent),
+		"tcpi_last_data_recv": int64(ti.Last_data_recv), "tcpi_last_ack_recv": int64(ti.Last_ack_recv),
+		"tcpi_pacing_rate": int64(ti.Pacing_rate), "tcpi_max_pacing_rate": int64(ti.Max_pacing_rate),
+		"tcpi_busy_time": int64(ti.Busy_time), "tcpi_rwnd_limited": int64(ti.Rwnd_limited),
+		"tcpi_sndbuf_limited": int64(ti.Sndbuf_limited), "tcpi_bytes_sent": int64(ti.Bytes_sent),
+		"tcpi_bytes_retrans": int64(ti.Bytes_retrans), "tcpi_dsack_dups": int64(ti.Dsack_dups),
+		"tcpi_reord_seen": int64(ti.Reord_seen), "tcpi_rcv_ooopack": int64(ti.Rcv_ooopack),
+		"tcpi_snd_wnd": int64(ti.Snd_wnd), "tcpi_rcv_wnd": int64(ti.Rcv_wnd),
+		"tcpi_rehash": int64(ti.Rehash), "tcpi_total_rto": int64(ti.Total_rto),
+		"tcpi_total_rto_recoveries": int64(ti.Total_rto_recoveries), "tcpi_total_rto_time": int64(ti.Total_rto_time),
+		"tcpi_received_ce": int64(ti.Received_ce),
 	}, nil
 }
