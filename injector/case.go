@@ -22,6 +22,12 @@ type Case struct {
 	// Name says what the case checks, e.g. "passive open: LISTEN to
 	// ESTABLISHED".
 	Name string
+	// ID names the case in targets' profiles (their known deviations) and
+	// in coverage reports: "T043.SYN-SENT" for a transition-table spec.
+	ID string
+	// Group is the state or behaviour the case describes; the Ginkgo suite
+	// makes one Describe of each.
+	Group string
 	// Labels carry the transition ids, RFC sections and states the case
 	// covers ("T036", "rfc9293:3.10.7.2", "state:LISTEN").
 	Labels []string

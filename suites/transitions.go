@@ -1,0 +1,136 @@
+package suites
+
+import (
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"syscall"
+
+	gm "github.com/onsi/gomega"
+
+	"github.com/tcpconform/tcpconform/expectations"
+	"github.com/tcpconform/tcpconform/injector"
+	"github.com/tcpconform/tcpconform/state"
+	"github.com/tcpconform/tcpconform/wire"
+
+	. "github.com/tcpconform/tcpconform/expectations"
+)
+
+// spec declares one spec of a transition-table row (T001–T110) exercised in
+// state st, run over IPv4 and IPv6. Its labels come from the project's copy
+// of the table: the row id, the RFC sections the row cites, the state and
+// the row's variant; extra adds requirement labels ("MUST-3").
+func spec(id string, st state.State, name string, needs injector.Needs, run func(t *injector.T), extra ...string) bool {
+	row, ok := expectations.TransitionByID(id)
+	if !ok {
+		panic("suites: no transition " + id)
+	}
+	_, file, line, _ := runtime.Caller(1)
+	loc := fmt.Sprintf("suites/%s:%d", filepath.Base(file), line)
+	labels := append([]string{id}, row.Sections()...)
+	labels = append(labels, "state:"+st.String(), "variant:"+row.Variant)
+	labels = append(labels, extra...)
+	for _, f := range []injector.Family{injector.IPv4, injector.IPv6} {
+		ls := append(append([]string(nil), labels...), fmt.Sprintf("ipv%d", int(f)))
+		registered = append(registered, &injector.Case{
+			Name: fmt.Sprintf("%s %s: %s", id, st, name), ID: id + "." + st.String(), Group: st.String(),
+			Labels: ls, Family: f, Needs: needs, Run: run, Location: loc,
+		})
+	}
+	return true
+}
+
+// withState is what most transition specs need: the target must tell the
+// connection's state.
+var withState = injector.Needs{State: true}
+
+// reached is a connection brought to a state: the peer's side, the target's
+// socket (-1 when it has none, as for a child not yet accepted) and its
+// listener (-1 when there is none).
+type reached struct {
+	*injector.TConn
+	fd, lfd int
+}
+
+// reach brings a connection to st along the arcs of RFC 9293 Figure 5 and
+// checks that it got there. Closing states are reached with shutdown(SHUT_WR)
+// rather than close(), so the socket stays with the application and can
+// still read (RFC 9293 section 3.10.4 leaves the receive side open).
+func reach(t *injector.T, st state.State) reached {
+	switch st {
+	case state.Listen:
+		lfd := t.Listen(servicePort)
+		return reached{TConn: t.Dial(servicePort), fd: -1, lfd: lfd}
+	case state.SynSent:
+		fd := t.Socket()
+		t.Expect(t.Sockets().SetNonblock(fd, true)).To(gm.Succeed())
+		c := t.Await()
+		t.Expect(t.Sockets().Connect(t.Context(), fd, c.PeerAddrPort())).To(gm.MatchError(syscall.EINPROGRESS))
+		c.Expect(BeSegment(Flags(wire.SYN), Seq(0)))
+		t.Expect(c.State()).To(BeInState(state.SynSent))
+		return reached{TConn: c, fd: fd, lfd: -1}
+	case state.SynReceived:
+		lfd := t.Listen(servicePort)
+		c := t.Dial(servicePort)
+		c.Send(wire.SYN)
+		c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
+		t.Expect(c.State()).To(BeInState(state.SynReceived))
+		return reached{TConn: c, fd: -1, lfd: lfd}
+	case state.Established:
+		c, fd := acceptConn(t)
+		t.Expect(c.State()).To(BeInState(state.Established))
+		return reached{TConn: c, fd: fd, lfd: -1}
+	case state.FinWait1:
+		r := reach(t, state.Established)
+		t.Shutdown(r.fd, syscall.SHUT_WR)
+		r.Expect(BeSegment(Flags(wire.FIN|wire.ACK), Seq(1), Ack(1)))
+		t.Expect(r.State()).To(BeInState(state.FinWait1))
+		return r
+	case state.FinWait2:
+		r := reach(t, state.FinWait1)
+		r.Send(wire.ACK)
+		t.Expect(r.State()).To(BeInState(state.FinWait2))
+		return r
+	case state.CloseWait:
+		r := reach(t, state.Established)
+		r.Send(wire.FIN | wire.ACK)
+		r.Expect(BeSegment(Flags(wire.ACK), Seq(1), Ack(2)))
+		t.Expect(r.State()).To(BeInState(state.CloseWait))
+		return r
+	case state.LastAck:
+		r := reach(t, state.CloseWait)
+		t.Shutdown(r.fd, syscall.SHUT_WR)
+		r.Expect(BeSegment(Flags(wire.FIN|wire.ACK), Seq(1), Ack(2)))
+		t.Expect(r.State()).To(BeInState(state.LastAck))
+		return r
+	case state.Closing:
+		// Simultaneous close (RFC 9293 section 3.6, Figure 13): the
+		// peer's FIN does not yet acknowledge ours.
+		r := reach(t, state.FinWait1)
+		r.Send(wire.FIN|wire.ACK, injector.WithAck(r.RcvNxt.Sub(1)))
+		r.Expect(BeSegment(Flags(wire.ACK), Seq(2), Ack(2)))
+		t.Expect(r.State()).To(BeInState(state.Closing))
+		return r
+	case state.TimeWait:
+		r := reach(t, state.FinWait2)
+		r.Send(wire.FIN | wire.ACK)
+		r.Expect(BeSegment(Flags(wire.ACK), Seq(2), Ack(2)))
+		t.Expect(r.State()).To(BeInState(state.TimeWait))
+		return r
+	}
+	panic("suites: cannot reach " + st.String())
+}
+
+// synchronized are the states after the handshake (RFC 9293 section 3.10.7.4
+// treats them alike for most checks).
+var synchronized = []state.State{
+	state.Established, state.FinWait1, state.FinWait2, state.CloseWait,
+	state.Closing, state.LastAck, state.TimeWait,
+}
+
+// challengeACK is <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> as the peer sees it:
+// the target's next sequence number is what the peer expects next, and the
+// target expects what the peer would send next.
+func challengeACK(c *injector.TConn) *SegmentMatcher {
+	return BeSegment(Flags(wire.ACK), SeqNum(c.RcvNxt), AckNum(c.SndNxt), PayloadLen(0))
+}
