@@ -1,6 +1,9 @@
 package expectations
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // MSL is the maximum segment lifetime RFC 9293 section 3.4.2 assumes.
 const MSL = 2 * time.Minute
@@ -13,38 +16,61 @@ type Profile struct {
 	Target string
 	// TimeWait is how long a connection stays in TIME-WAIT.
 	TimeWait time.Duration
-	// Deviations say, one line each, where and why the profile departs from
-	// RFC 9293.
-	Deviations []string
+	// Variants are the rule sets of the transition table the target
+	// follows ("base", "rfc5961", "rfc1337", ...; see Transition.Variant).
+	// A spec of a variant the target does not follow is skipped.
+	Variants []string
+	// Notes say, one line each, where the profile departs from RFC 9293
+	// in general.
+	Notes []string
+	// Known are the specs the target is known to fail, by case ID
+	// ("T047.SYN-SENT"), each with the reason. Such a spec is an expected
+	// failure, and a failure of its own the day it passes, so the profile
+	// stays honest.
+	Known map[string]string
 }
 
-// Reference is the profile of a stack that does what RFC 9293 says.
+// Follows reports whether the target follows the rules of a variant.
+func (p Profile) Follows(variant string) bool {
+	return slices.Contains(p.Variants, variant)
+}
+
+// Reference is the profile of a stack that does what RFC 9293 says, with
+// the RFC 5961 mitigations it describes.
 var Reference = Profile{
 	Target: "rfc9293",
 	// RFC 9293 section 3.10.8 (TIME-WAIT timeout): 2 MSL.
 	TimeWait: 2 * MSL,
+	Variants: []string{"base", "rfc5961"},
+}
+
+// linuxNotes hold for the kernel whatever its device offloads.
+var linuxNotes = []string{
+	"TIME-WAIT lasts 60 s (TCP_TIMEWAIT_LEN), not 2 MSL (4 min; RFC 9293 section 3.10.8)",
+	"ACKs may be delayed by up to about 40 ms outside quick-ack mode (RFC 9293 section 3.8.6.3 allows up to 0.5 s)",
+	"RFC 1337's TIME-WAIT assassination fix is off: an RST in TIME-WAIT closes the connection",
 }
 
 var profiles = map[string]Profile{
 	"linux": {
 		Target:   "linux",
 		TimeWait: 60 * time.Second, // TCP_TIMEWAIT_LEN
-		Deviations: []string{
-			"TIME-WAIT lasts 60 s (TCP_TIMEWAIT_LEN), not 2 MSL (4 min; RFC 9293 section 3.10.8)",
-			"ACKs may be delayed by up to about 40 ms outside quick-ack mode (RFC 9293 section 3.8.6.3 allows up to 0.5 s)",
-			"RFC 1337's TIME-WAIT assassination fix is off: an RST in TIME-WAIT closes the connection",
-		},
+		Variants: []string{"base", "rfc5961", "rfc6191", "impl"},
+		Notes:    linuxNotes,
+		Known:    linuxKnown,
 	},
 	"netstack": {
 		Target:   "netstack",
 		TimeWait: 60 * time.Second,
-		Deviations: []string{
+		Variants: []string{"base", "rfc5961", "impl"},
+		Notes: []string{
 			"TIME-WAIT lasts 60 s, as on Linux, not 2 MSL (4 min; RFC 9293 section 3.10.8)",
 			"no delayed ACK: data is acknowledged at once (RFC 9293 section 3.8.6.3 allows delay, SHLD-18)",
 			"once timestamps are negotiated, a segment without them is dropped, the handshake's final ACK included (RFC 7323 section 3.2 allows it)",
 			"a retransmitted SYN,ACK repeats the first one's TSval",
 			"after listen(fd, 1) the first SYN is answered with a SYN cookie (window 65535, MSS only, never retransmitted)",
 		},
+		Known: netstackKnown,
 	},
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/onsi/gomega"
 
+	"github.com/tcpconform/tcpconform/expectations"
 	"github.com/tcpconform/tcpconform/targets"
 )
 
@@ -134,14 +135,45 @@ type Result struct {
 	Log string
 }
 
-// runReporter records the outcome and leaves the case's goroutine.
-type runReporter struct{ res *Result }
+// KnownDeviation returns the reason the target's profile gives for failing
+// c, when it declares that it does.
+func KnownDeviation(target string, c *Case) (string, bool) {
+	reason, ok := expectations.ProfileFor(target).Known[c.ID]
+	return reason, ok && c.ID != ""
+}
+
+// DeviationMessage is how a known deviation that failed as declared is
+// reported: the profile's reason, then what happened.
+func DeviationMessage(target, reason, failure string) string {
+	return fmt.Sprintf("known deviation of %s: %s\nfailed as declared:\n%s", target, reason, failure)
+}
+
+// StaleDeviationMessage is the failure of a known deviation that passed:
+// the profile must be corrected.
+func StaleDeviationMessage(target string, c *Case, reason string) string {
+	return fmt.Sprintf("%s: the %s profile declares %s a known deviation (%s), but it passed: remove it from the profile",
+		c.Location, target, c.ID, reason)
+}
+
+// runReporter records the outcome and leaves the case's goroutine. A
+// failure of a case the target's profile declares is an expected one.
+type runReporter struct {
+	res       *Result
+	target    string
+	deviation string
+	known     bool
+}
 
 func (r runReporter) end(o Outcome, msg string) {
 	r.res.Outcome, r.res.Message = o, msg
 	runtime.Goexit()
 }
-func (r runReporter) Fail(msg string)  { r.end(Failed, msg) }
+func (r runReporter) Fail(msg string) {
+	if r.known {
+		r.end(Deviated, DeviationMessage(r.target, r.deviation, msg))
+	}
+	r.end(Failed, msg)
+}
 func (r runReporter) Skip(msg string)  { r.end(Skipped, msg) }
 func (r runReporter) Error(msg string) { r.end(Errored, msg) }
 
@@ -157,6 +189,8 @@ func Run(ctx context.Context, tgt targets.Target, c *Case, o RunOptions) Result 
 	defer cancel()
 
 	res := &Result{Case: c, Outcome: Passed}
+	reason, known := KnownDeviation(tgt.Name(), c)
+	rep := runReporter{res: res, target: tgt.Name(), deviation: reason, known: known}
 	var log strings.Builder
 	if o.Verbose {
 		o.Log = &log
@@ -176,10 +210,13 @@ func Run(ctx context.Context, tgt targets.Target, c *Case, o RunOptions) Result 
 			}
 		}()
 		var cleanup func()
-		t, cleanup = Start(ctx, tgt, c, runReporter{res}, o)
+		t, cleanup = Start(ctx, tgt, c, rep, o)
 		closer.Store(&cleanup)
 		defer cleanup()
 		c.Run(t)
+		if known {
+			res.Outcome, res.Message = Failed, StaleDeviationMessage(tgt.Name(), c, reason)
+		}
 	}()
 	select {
 	case <-done:

@@ -16,6 +16,9 @@ const (
 	// Errored: the harness or the case itself broke, so nothing was learnt
 	// about the target.
 	Errored
+	// Deviated: the case failed as the target's profile declares it will
+	// (a known deviation, with its reason): an expected failure.
+	Deviated
 )
 
 func (o Outcome) String() string {
@@ -28,6 +31,8 @@ func (o Outcome) String() string {
 		return "SKIP"
 	case Errored:
 		return "ERROR"
+	case Deviated:
+		return "XFAIL"
 	}
 	return fmt.Sprintf("Outcome(%d)", int(o))
 }

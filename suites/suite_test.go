@@ -105,21 +105,79 @@ func TestBuiltinCases(t *testing.T) {
 }
 
 // specs makes one spec per case, located at the case's own file:line (a Go
-// file, or the script for scripts) and labelled with its labels.
+// file, or the script for scripts) and labelled with its labels. Cases of a
+// group (the state a transition spec describes) share a Describe.
 func specs(tgt targets.Target, cases []*injector.Case, opts injector.RunOptions) {
+	var groups []string
+	byGroup := map[string][]*injector.Case{}
 	for _, c := range cases {
-		It(c.FullName(), Label(labels(c.Labels)...), location(c.Location), SpecTimeout(injector.DefaultCaseTimeout),
-			func(ctx SpecContext) {
-				tc, cleanup := injector.Start(ctx, tgt, c, ginkgoReporter{}, opts)
-				DeferCleanup(cleanup)
-				DeferOnFailure(func() {
-					if tc.PcapPath != "" {
-						AddReportEntry("pcap", tc.PcapPath, ReportEntryVisibilityFailureOrVerbose)
-					}
-				})
-				c.Run(tc)
-			})
+		if c.Group == "" {
+			it(tgt, c, opts)
+			continue
+		}
+		if byGroup[c.Group] == nil {
+			groups = append(groups, c.Group)
+		}
+		byGroup[c.Group] = append(byGroup[c.Group], c)
 	}
+	for _, g := range groups {
+		Describe(g, func() {
+			for _, c := range byGroup[g] {
+				it(tgt, c, opts)
+			}
+		})
+	}
+}
+
+// it is one case's spec. A case the target's profile declares a known
+// deviation passes when it fails as declared (the report says so), and
+// fails when it passes.
+func it(tgt targets.Target, c *injector.Case, opts injector.RunOptions) {
+	It(c.FullName(), Label(labels(c.Labels)...), location(c.Location), SpecTimeout(injector.DefaultCaseTimeout),
+		func(ctx SpecContext) {
+			reason, known := injector.KnownDeviation(tgt.Name(), c)
+			var rep injector.Reporter = ginkgoReporter{}
+			if known {
+				rep = deviationReporter{}
+			}
+			tc, cleanup := injector.Start(ctx, tgt, c, rep, opts)
+			DeferCleanup(cleanup)
+			DeferOnFailure(func() {
+				if tc.PcapPath != "" {
+					AddReportEntry("pcap", tc.PcapPath, ReportEntryVisibilityFailureOrVerbose)
+				}
+			})
+			if known {
+				runExpectingFailure(tgt, c, tc, reason)
+				return
+			}
+			c.Run(tc)
+		})
+}
+
+// expectedFailure carries a declared deviation's failure out of the case.
+type expectedFailure struct{ msg string }
+
+// deviationReporter ends a known deviation's failure by unwinding to
+// runExpectingFailure; skips and harness errors go the usual way.
+type deviationReporter struct{ ginkgoReporter }
+
+func (deviationReporter) Fail(msg string) { panic(expectedFailure{msg}) }
+
+// runExpectingFailure runs a known deviation: the spec passes when the case
+// fails as declared, and fails when it does not.
+func runExpectingFailure(tgt targets.Target, c *injector.Case, tc *injector.T, reason string) {
+	defer func() {
+		if p := recover(); p != nil {
+			e, ok := p.(expectedFailure)
+			if !ok {
+				panic(p)
+			}
+			AddReportEntry("known deviation", injector.DeviationMessage(tgt.Name(), reason, e.msg))
+		}
+	}()
+	c.Run(tc)
+	Fail(injector.StaleDeviationMessage(tgt.Name(), c, reason))
 }
 
 // labels drops what Ginkgo does not allow in a label (& | ! , ( ) /), so a

@@ -30,11 +30,20 @@ func spec(id string, st state.State, name string, needs injector.Needs, run func
 	labels := append([]string{id}, row.Sections()...)
 	labels = append(labels, "state:"+st.String(), "variant:"+row.Variant)
 	labels = append(labels, extra...)
+	// A row of a variant the target does not follow (RFC 793's reset
+	// where it follows RFC 5961's challenge ACK, say) does not apply to it.
+	body := func(t *injector.T) {
+		if p := t.Profile(); !p.Follows(row.Variant) {
+			t.Skipf("%s is a row of variant %s, which the %s profile does not follow (it follows %v)",
+				id, row.Variant, p.Target, p.Variants)
+		}
+		run(t)
+	}
 	for _, f := range []injector.Family{injector.IPv4, injector.IPv6} {
 		ls := append(append([]string(nil), labels...), fmt.Sprintf("ipv%d", int(f)))
 		registered = append(registered, &injector.Case{
 			Name: fmt.Sprintf("%s %s: %s", id, st, name), ID: id + "." + st.String(), Group: st.String(),
-			Labels: ls, Family: f, Needs: needs, Run: run, Location: loc,
+			Labels: ls, Family: f, Needs: needs, Run: body, Location: loc,
 		})
 	}
 	return true

@@ -251,6 +251,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tcpconform run: interrupted")
 	}
 	summary := fmt.Sprintf("%d passed, %d failed, %d skipped", counts[injector.Passed], counts[injector.Failed], counts[injector.Skipped])
+	if n := counts[injector.Deviated]; n > 0 {
+		summary += fmt.Sprintf(", %d known deviations", n)
+	}
 	if n := counts[injector.Errored]; n > 0 {
 		summary += fmt.Sprintf(", %d harness errors", n)
 	}
