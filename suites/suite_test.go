@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -210,11 +211,13 @@ func TestCasesAreLabelled(t *testing.T) {
 	for _, c := range append(suites.Cases(), scripts...) {
 		var hasT, hasRFC bool
 		for _, l := range c.Labels {
-			hasT = hasT || (len(l) == 4 && l[0] == 'T')
+			hasT = hasT || (len(l) == 4 && l[0] == 'T') || requirementLabel.MatchString(l)
 			hasRFC = hasRFC || strings.HasPrefix(l, "rfc9293:")
 		}
 		if !hasT || !hasRFC {
-			t.Errorf("%s (%s) needs a transition id and an RFC 9293 section among its labels %v", c.FullName(), c.Location, c.Labels)
+			t.Errorf("%s (%s) needs a transition id or requirement label and an RFC 9293 section among its labels %v", c.FullName(), c.Location, c.Labels)
 		}
 	}
 }
+
+var requirementLabel = regexp.MustCompile(`^(MUST|SHLD|MAY|REC)-\d+$`)

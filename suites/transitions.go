@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 
 	gm "github.com/onsi/gomega"
@@ -142,4 +143,23 @@ var synchronized = []state.State{
 // target expects what the peer would send next.
 func challengeACK(c *injector.TConn) *SegmentMatcher {
 	return BeSegment(Flags(wire.ACK), SeqNum(c.RcvNxt), AckNum(c.SndNxt), PayloadLen(0))
+}
+
+// check declares a spec of RFC 9293 requirement labels ("MUST-3") that no
+// single row of the transition table describes, run over IPv4 and IPv6. Its
+// ID is the first label; section is the RFC 9293 section that states the
+// requirement, and the spec's group.
+func check(reqs []string, section, name string, needs injector.Needs, run func(t *injector.T), extra ...string) bool {
+	_, file, line, _ := runtime.Caller(1)
+	loc := fmt.Sprintf("suites/%s:%d", filepath.Base(file), line)
+	labels := append(append([]string(nil), reqs...), "rfc9293:"+section)
+	labels = append(labels, extra...)
+	for _, f := range []injector.Family{injector.IPv4, injector.IPv6} {
+		ls := append(append([]string(nil), labels...), fmt.Sprintf("ipv%d", int(f)))
+		registered = append(registered, &injector.Case{
+			Name: fmt.Sprintf("%s: %s", strings.Join(reqs, " "), name), ID: reqs[0], Group: "RFC 9293 section " + section,
+			Labels: ls, Family: f, Needs: needs, Run: run, Location: loc,
+		})
+	}
+	return true
 }
