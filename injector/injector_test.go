@@ -295,3 +295,29 @@ func TestPeerPortsWrapWithinRange(t *testing.T) {
 		t.Errorf("%d distinct ports", len(seen))
 	}
 }
+
+// A case the target's profile declares a known deviation (netstack ignores a
+// FIN riding on the SYN,ACK: T047.SYN-SENT) is an expected failure when it
+// fails, with the profile's reason and the failure; and a failure, naming
+// the stale declaration, when it passes.
+func TestKnownDeviations(t *testing.T) {
+	declared := func(body func(*injector.T)) injector.Result {
+		c := &injector.Case{Name: t.Name(), ID: "T047.SYN-SENT", Family: injector.IPv4, Run: body, Location: "injector_test.go:1"}
+		return injector.Run(context.Background(), netstack(t), c, injector.RunOptions{})
+	}
+	res := declared(func(tt *injector.T) { tt.Fatalf("the FIN was not acknowledged") })
+	if res.Outcome != injector.Deviated || res.Outcome.String() != "XFAIL" ||
+		!strings.Contains(res.Message, "known deviation of netstack: a FIN on the SYN,ACK is ignored") ||
+		!strings.Contains(res.Message, "the FIN was not acknowledged") {
+		t.Errorf("declared and failing: %v %q", res.Outcome, res.Message)
+	}
+	res = declared(func(tt *injector.T) {})
+	if res.Outcome != injector.Failed || !strings.Contains(res.Message, "declares T047.SYN-SENT a known deviation") ||
+		!strings.Contains(res.Message, "but it passed: remove it from the profile") {
+		t.Errorf("declared and passing: %v %q", res.Outcome, res.Message)
+	}
+	res = declared(func(tt *injector.T) { tt.Skipf("no unicorn") })
+	if res.Outcome != injector.Skipped {
+		t.Errorf("declared and skipped: %v %q", res.Outcome, res.Message)
+	}
+}
