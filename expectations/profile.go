@@ -24,7 +24,8 @@ type Profile struct {
 	// in general.
 	Notes []string
 	// Known are the specs the target is known to fail, by case ID
-	// ("T047.SYN-SENT"), each with the reason. Such a spec is an expected
+	// ("T047.SYN-SENT", or "T038.LISTEN#2 [IPv4]" for one family only),
+	// each with the reason. Such a spec is an expected
 	// failure, and a failure of its own the day it passes, so the profile
 	// stays honest.
 	Known map[string]string

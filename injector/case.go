@@ -136,10 +136,18 @@ type Result struct {
 }
 
 // KnownDeviation returns the reason the target's profile gives for failing
-// c, when it declares that it does.
+// c, when it declares that it does: for c's ID in c's family ("T038.LISTEN
+// [IPv4]") or in both ("T038.LISTEN").
 func KnownDeviation(target string, c *Case) (string, bool) {
-	reason, ok := expectations.ProfileFor(target).Known[c.ID]
-	return reason, ok && c.ID != ""
+	if c.ID == "" {
+		return "", false
+	}
+	known := expectations.ProfileFor(target).Known
+	if reason, ok := known[fmt.Sprintf("%s [%v]", c.ID, c.Family)]; ok {
+		return reason, true
+	}
+	reason, ok := known[c.ID]
+	return reason, ok
 }
 
 // DeviationMessage is how a known deviation that failed as declared is

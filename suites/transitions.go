@@ -40,15 +40,26 @@ func spec(id string, st state.State, name string, needs injector.Needs, run func
 		}
 		run(t)
 	}
+	// The ID names the spec in profiles; a second spec of the same row and
+	// state (passive and simultaneous open, say) is told apart by its
+	// rank among them, in declaration order.
+	caseID := id + "." + st.String()
+	specsOf[caseID]++
+	if n := specsOf[caseID]; n > 1 {
+		caseID = fmt.Sprintf("%s#%d", caseID, n)
+	}
 	for _, f := range []injector.Family{injector.IPv4, injector.IPv6} {
 		ls := append(append([]string(nil), labels...), fmt.Sprintf("ipv%d", int(f)))
 		registered = append(registered, &injector.Case{
-			Name: fmt.Sprintf("%s %s: %s", id, st, name), ID: id + "." + st.String(), Group: st.String(),
+			Name: fmt.Sprintf("%s %s: %s", id, st, name), ID: caseID, Group: st.String(),
 			Labels: ls, Family: f, Needs: needs, Run: body, Location: loc,
 		})
 	}
 	return true
 }
+
+// specsOf counts the specs declared per row and state.
+var specsOf = map[string]int{}
 
 // withState is what most transition specs need: the target must tell the
 // connection's state.

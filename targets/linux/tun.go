@@ -163,6 +163,19 @@ func addAddr4(a netip.Addr, bits int) error {
 	if err := unix.IoctlIfreq(s, unix.SIOCSIFNETMASK, ifr); err != nil {
 		return fmt.Errorf("netmask /%d: %w", bits, err)
 	}
+	// The subnet's broadcast address, as an Ethernet LAN has it: the
+	// kernel then knows 192.0.2.255 for the broadcast address it is, and
+	// SYNs from or to it are discarded (RFC 9293 section 3.9.2.3, MUST-57
+	// and MUST-63) rather than answered.
+	for i := range b {
+		b[i] |= ^m[i]
+	}
+	if err := ifr.SetInet4Addr(b[:]); err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(s, unix.SIOCSIFBRDADDR, ifr); err != nil {
+		return fmt.Errorf("broadcast address: %w", err)
+	}
 	return nil
 }
 
