@@ -21,7 +21,11 @@ var linuxKnown = map[string]string{
 	"T076.SYN-RECEIVED#2": "in SYN-RECEIVED after a simultaneous open, an ACK equal to SND.UNA (the ISS) is taken as acceptable (RFC 793's SND.UNA =< SEG.ACK) and completes the handshake",
 	// Section 3.9.2.3, MUST-63: a SYN from an invalid source address is
 	// ignored, by TCP or by IP.
-	"T038.LISTEN#2 [IPv4]": "with reverse-path filtering off (a new namespace's default), a SYN from the subnet's directed broadcast address 192.0.2.255 is answered",
+	// Section 3.6.1 (SHLD-3): data after a full close draws an RST, which
+	// the row gives <SEQ=SND.NXT>.
+	"T092.FIN-WAIT-1": "the RST for data arriving after close() takes its sequence number from the segment's ACK, so it is SND.NXT-1 while the FIN is unacknowledged, not SND.NXT",
+	"suites/scripts/rst-syn-received-active.pkt": "an RST in SYN-RECEIVED after a simultaneous open reports ECONNRESET, not ECONNREFUSED",
+	"T038.LISTEN#2 [IPv4]":                       "with reverse-path filtering off (a new namespace's default), a SYN from the subnet's directed broadcast address 192.0.2.255 is answered",
 }
 
 var netstackKnown = map[string]string{
@@ -29,4 +33,17 @@ var netstackKnown = map[string]string{
 	"T066.SYN-RECEIVED":   passiveSYN,
 	"T067.SYN-RECEIVED":   "an in-window SYN in SYN-RECEIVED after a simultaneous open draws RST,ACK and a new SYN that restarts the handshake: neither RFC 5961's challenge ACK nor RFC 793's reset and close",
 	"T076.SYN-RECEIVED#2": "in SYN-RECEIVED after a simultaneous open, an ACK below SND.UNA completes the handshake instead of drawing <SEQ=SEG.ACK><CTL=RST>",
+	// RFC 9293 section 3.10.7.4, second check: an acceptable RST in
+	// TIME-WAIT closes the connection; RFC 1337's fix F1 ignores it.
+	"suites/scripts/rst-time-wait.pkt": rfc1337TimeWait,
+	// Section 3.10.7.4, fifth check: an ACK of something not yet sent is
+	// answered with an ACK and dropped.
+	"T080.ESTABLISHED": "in ESTABLISHED an ACK for data not yet sent (SEG.ACK > SND.NXT) is dropped without the ACK RFC 9293 asks for (it is sent in the other states)",
+	// Section 3.10.7.4, seventh check: text after the peer's FIN is ignored.
+	"T093.CLOSING":  textAfterFIN,
+	"T093.LAST-ACK": textAfterFIN,
 }
+
+const rfc1337TimeWait = "an RST in TIME-WAIT is ignored (RFC 1337's fix F1, transition T063) instead of closing the connection"
+
+const textAfterFIN = "data arriving after the peer's FIN draws RST,ACK and closes the connection, where RFC 9293 ignores the segment text"

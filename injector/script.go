@@ -83,6 +83,7 @@ func ScriptCase(f *script.File, o ScriptOptions) (*Case, error) {
 	}
 	c := &Case{
 		Name:     f.Path,
+		ID:       f.Path,
 		Labels:   append([]string(nil), f.Labels...),
 		Family:   fam,
 		Location: f.Path + ":1",

@@ -5,6 +5,7 @@
 //	tcpconform lint [-D SYM=value]... PATH...
 //	tcpconform list [-run regexp]
 //	tcpconform targets
+//	tcpconform coverage [-target T]
 //
 // run runs the scripts under PATH (files or directories), or with no PATH the
 // built-in Go cases and the scripts embedded from suites/scripts. It prints
@@ -51,6 +52,8 @@ commands:
   lint     parse and check packetdrill scripts
   list     list the built-in cases and scripts, with their labels
   targets  list the targets and whether each can run here
+  coverage run the built-in cases on a target and map them onto the
+           transition table (T001–T110) and RFC 9293's requirement labels
 
 Run 'tcpconform <command> -h' for the flags of a command.
 `
@@ -77,6 +80,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdList(args[1:], stdout, stderr)
 	case "targets":
 		return cmdTargets(args[1:], stdout, stderr)
+	case "coverage":
+		return cmdCoverage(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
