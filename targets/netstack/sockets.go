@@ -3,9 +3,11 @@ package netstack
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"net/netip"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
@@ -336,6 +338,8 @@ func (k sockets) Shutdown(fd int, how int) error {
 // Close implements targets.Sockets. The endpoint lives on in netstack as long
 // as TCP needs it (FIN-WAIT, TIME-WAIT, ...), and State can still read it.
 func (k sockets) Close(fd int) error {
+	// Like every call, close sees the segments injected before it.
+	k.in.settle()
 	k.in.mu.Lock()
 	so, ok := k.in.fds[fd]
 	delete(k.in.fds, fd)
@@ -473,3 +477,26 @@ func (k sockets) addr(fd int, get func(tcpip.Endpoint) (tcpip.FullAddress, tcpip
 	}
 	return sockAddr(so.domain, fa), nil
 }
+
+// SetsockoptBytes implements targets.RawSockopts for SO_LINGER, whose value
+// is a struct linger {int l_onoff; int l_linger;} in the host's byte order:
+// lingering on with a zero time makes close() abort the connection with an
+// RST (RFC 9293 section 3.10.5, ABORT). Anything else gives ENOPROTOOPT.
+func (k sockets) SetsockoptBytes(fd, level, name int, value []byte) error {
+	so, err := k.get(fd)
+	if err != nil {
+		return err
+	}
+	if level != syscall.SOL_SOCKET || name != syscall.SO_LINGER {
+		return syscall.ENOPROTOOPT
+	}
+	if len(value) < 8 {
+		return syscall.EINVAL
+	}
+	on := int32(binary.NativeEndian.Uint32(value))
+	secs := int32(binary.NativeEndian.Uint32(value[4:]))
+	so.ep.SocketOptions().SetLinger(tcpip.LingerOption{Enabled: on != 0, Timeout: time.Duration(secs) * time.Second})
+	return nil
+}
+
+var _ targets.RawSockopts = sockets{}
