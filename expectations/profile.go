@@ -56,14 +56,14 @@ var profiles = map[string]Profile{
 	"linux": {
 		Target:   "linux",
 		TimeWait: 60 * time.Second, // TCP_TIMEWAIT_LEN
-		Variants: []string{"base", "rfc5961", "rfc6191", "MAY-1/SHLD-3", "impl"},
+		Variants: []string{"base", "rfc5961", "rfc6191", "MAY-1/SHLD-3", "MAY-2", "impl"},
 		Notes:    linuxNotes,
 		Known:    linuxKnown,
 	},
 	"netstack": {
 		Target:   "netstack",
 		TimeWait: 60 * time.Second,
-		Variants: []string{"base", "rfc5961", "MAY-1/SHLD-3", "impl"},
+		Variants: []string{"base", "rfc5961", "MAY-1/SHLD-3", "MAY-2", "impl"},
 		Notes: []string{
 			"TIME-WAIT lasts 60 s, as on Linux, not 2 MSL (4 min; RFC 9293 section 3.10.8)",
 			"no delayed ACK: data is acknowledged at once (RFC 9293 section 3.8.6.3 allows delay, SHLD-18)",

@@ -319,7 +319,7 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	for _, c := range cases {
-		fmt.Fprintf(stdout, "%s\n    %s  %s\n", c.FullName(), c.Location, strings.Join(c.Labels, " "))
+		fmt.Fprintf(stdout, "%s\n    %s  id %s  %s\n", c.FullName(), c.Location, c.ID, strings.Join(c.Labels, " "))
 	}
 	if loadErr != nil {
 		fmt.Fprintln(stderr, loadErr)
