@@ -37,6 +37,13 @@ var linuxKnown = map[string]string{
 	"T076.SYN-RECEIVED#2": "in SYN-RECEIVED after a simultaneous open, an ACK equal to SND.UNA (the ISS) is taken as acceptable (RFC 793's SND.UNA =< SEG.ACK) and completes the handshake",
 	// 3.6.1 (SHLD-3): data after a full close draws <SEQ=SND.NXT><CTL=RST>.
 	"T092.FIN-WAIT-1": "the RST for data arriving after close() takes its sequence number from the segment's ACK, so it is SND.NXT-1 while the FIN is unacknowledged, not SND.NXT",
+	// 3.6.1 (MAY-2), with RFC 1122 section 4.2.2.13.
+	"MAY-2#2": oldDuplicateSYN,
+	// 3.8.6 (SHLD-14): the right edge of the receive window never moves
+	// left.
+	"SHLD-14 [IPv4]": "with SO_RCVBUF 16384 an advertised 60-octet window is withdrawn (the right edge moves left) when the buffer's memory runs out",
+	// 3.8.6.3 (SHLD-19): an ACK at least every second full-sized segment.
+	"SHLD-19": "while the application does not read, one ACK covers a burst of 8000 octets: an early ACK is sent only when the window would grow, otherwise the delayed-ACK timer waits",
 }
 
 var netstackKnown = map[string]string{
@@ -90,6 +97,20 @@ var netstackKnown = map[string]string{
 	"MUST-63 [IPv4]": "a SYN from a 0.0.0.0/8 source, which RFC 1122 section 3.2.1.3 forbids as a source, is answered",
 	// 3.8.2 (SHLD-8).
 	"SHLD-8": "no Explicit Congestion Notification (RFC 3168): the SYN,ACK does not agree to ECN",
+	// 3.6.1 (SHLD-4, MAY-2), with RFC 1122 section 4.2.2.13.
+	"SHLD-4":  "no timestamp-based TIME-WAIT reuse (RFC 6191): a SYN with a newer timestamp but a lower sequence number is dropped",
+	"MAY-2":   "a connection reopened from TIME-WAIT soon after can get the old connection's ISS, below the old sequence numbers: nothing makes the new ISS exceed them",
+	"MAY-2#2": oldDuplicateSYN,
+	// 3.8.3 (MUST-23): R2 for a SYN allows at least 3 minutes.
+	"MUST-23": "SYN retransmission gives up after about 127 s (7 SYNs), short of the 3 minutes",
+	// 3.7.4 (SHLD-7): the Nagle algorithm.
+	"SHLD-7": "the target's sockets start with TCP_NODELAY on: Nagle's algorithm, which works when asked for, is off by default",
+	// 3.8.6.2.1 (MUST-38): sender silly window syndrome avoidance.
+	"MUST-38": "no sender silly-window avoidance: a 10-octet usable window is filled at once with a 10-octet segment",
+	// 3.8.6.3 (SHLD-18, SHLD-19): delayed ACKs, at least one per two
+	// full-sized segments.
+	"SHLD-18": "no delayed ACK: every segment is acknowledged at once",
+	"SHLD-19": "segments that arrive together are acknowledged by one ACK, whatever their number (8000 octets at once)",
 }
 
 const (
@@ -103,5 +124,6 @@ const (
 	rstBelowAfterFIN        = "after the peer's FIN an RST at RCV.NXT-1 is accepted and closes the connection (the FIN's sequence number is taken as in the window)"
 	rstInCloseWait          = "an RST in CLOSE-WAIT is reported to the application as EPIPE, not ECONNRESET"
 	directedBroadcastSource = "with reverse-path filtering off (a new namespace's default), a SYN from the subnet's directed broadcast address 192.0.2.255 is answered"
+	oldDuplicateSYN         = "after an old duplicate SYN reopened a TIME-WAIT connection and the peer reset the SYN,ACK, the connection is CLOSED, not back in TIME-WAIT"
 	noACKCheck              = "no RFC 5961 section 5.2 check of the ACK field: data whose ACK is far below SND.UNA is taken (or dropped, or reset after the peer's FIN) instead of drawing a challenge ACK"
 )

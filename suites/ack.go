@@ -161,7 +161,7 @@ func arriveHeld(t *injector.T, st state.State) (reached, []byte) {
 		t.Expect(r.State()).To(BeInState(state.Closing))
 	}
 	// The window is full: nothing more leaves.
-	r.ExpectNothing(arriveQuiet)
+	r.quiet(t, arriveQuiet)
 	t.Expect(r.State()).To(BeInState(st))
 	return r, data
 }
@@ -260,7 +260,7 @@ var _ = arriveEach(arriveAckStates, func(st state.State) {
 		func(t *injector.T) {
 			r := arriveAfterData(t, st)
 			r.Send(wire.ACK, injector.WithAck(r.TargetISS.Add(1)))
-			r.ExpectNothing(arriveQuiet)
+			r.quiet(t, arriveQuiet)
 			t.Expect(r.State()).To(BeInState(st))
 		})
 })
@@ -283,7 +283,7 @@ var _ = spec("T081", state.FinWait1, "ACK of our FIN: FIN-WAIT-2, nothing sent",
 	func(t *injector.T) {
 		r := reach(t, state.FinWait1)
 		r.Send(wire.ACK)
-		r.ExpectNothing(arriveQuiet)
+		r.quiet(t, arriveQuiet)
 		t.Expect(r.State()).To(BeInState(state.FinWait2))
 	})
 
@@ -293,7 +293,7 @@ var _ = spec("T082", state.FinWait1, "ACK of the data but not of our FIN: nothin
 	func(t *injector.T) {
 		r := arriveDataFin(t, state.FinWait1)
 		r.Send(wire.ACK, injector.WithAck(r.RcvNxt.Sub(1)))
-		r.ExpectNothing(arriveQuiet)
+		r.quiet(t, arriveQuiet)
 		t.Expect(r.State()).To(BeInState(state.FinWait1))
 	})
 
@@ -303,7 +303,7 @@ var _ = spec("T083", state.FinWait2, "acceptable ACK: nothing sent, FIN-WAIT-2",
 	func(t *injector.T) {
 		r := reach(t, state.FinWait2)
 		r.Send(wire.ACK)
-		r.ExpectNothing(arriveQuiet)
+		r.quiet(t, arriveQuiet)
 		t.Expect(r.State()).To(BeInState(state.FinWait2))
 	})
 
@@ -313,7 +313,7 @@ var _ = spec("T084", state.Closing, "ACK of our FIN: TIME-WAIT, nothing sent", w
 	func(t *injector.T) {
 		r := reach(t, state.Closing)
 		r.Send(wire.ACK)
-		r.ExpectNothing(arriveQuiet)
+		r.quiet(t, arriveQuiet)
 		t.Expect(r.State()).To(BeInState(state.TimeWait))
 	})
 
@@ -323,7 +323,7 @@ var _ = spec("T085", state.Closing, "ACK of the data but not of our FIN: nothing
 	func(t *injector.T) {
 		r := arriveDataFin(t, state.Closing)
 		r.Send(wire.ACK, injector.WithAck(r.RcvNxt.Sub(1)))
-		r.ExpectNothing(arriveQuiet)
+		r.quiet(t, arriveQuiet)
 		t.Expect(r.State()).To(BeInState(state.Closing))
 	})
 
@@ -332,7 +332,7 @@ var _ = spec("T086", state.LastAck, "ACK of our FIN: CLOSED, nothing sent", with
 	func(t *injector.T) {
 		r := reach(t, state.LastAck)
 		r.Send(wire.ACK)
-		r.ExpectNothing(arriveQuiet)
+		r.quiet(t, arriveQuiet)
 		t.Expect(r.State()).To(BeInState(state.Closed))
 	})
 
@@ -342,7 +342,7 @@ var _ = spec("T087", state.LastAck, "ACK of the data but not of our FIN: nothing
 	func(t *injector.T) {
 		r := arriveDataFin(t, state.LastAck)
 		r.Send(wire.ACK, injector.WithAck(r.RcvNxt.Sub(1)))
-		r.ExpectNothing(arriveQuiet)
+		r.quiet(t, arriveQuiet)
 		t.Expect(r.State()).To(BeInState(state.LastAck))
 	})
 

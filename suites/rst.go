@@ -67,7 +67,7 @@ var _ = fcEach(fcStates, func(st state.State) {
 			want := challengeACK(r.TConn)
 			fcProbe(r, wire.RST, injector.WithSeq(r.SndNxt.Add(fcInside)))
 			r.Expect(want)
-			fcQuiet(t, r, st, 200*time.Millisecond)
+			r.quiet(t, 200*time.Millisecond)
 			t.Expect(r.State()).To(BeInState(st))
 		})
 })

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	gm "github.com/onsi/gomega"
 
@@ -40,14 +41,8 @@ func spec(id string, st state.State, name string, needs injector.Needs, run func
 		}
 		run(t)
 	}
-	// The ID names the spec in profiles; a second spec of the same row and
-	// state (passive and simultaneous open, say) is told apart by its
-	// rank among them, in declaration order.
-	caseID := id + "." + st.String()
-	specsOf[caseID]++
-	if n := specsOf[caseID]; n > 1 {
-		caseID = fmt.Sprintf("%s#%d", caseID, n)
-	}
+	// The ID names the spec in profiles.
+	caseID := uniqueID(id + "." + st.String())
 	for _, f := range []injector.Family{injector.IPv4, injector.IPv6} {
 		ls := append(append([]string(nil), labels...), fmt.Sprintf("ipv%d", int(f)))
 		registered = append(registered, &injector.Case{
@@ -58,8 +53,19 @@ func spec(id string, st state.State, name string, needs injector.Needs, run func
 	return true
 }
 
-// specsOf counts the specs declared per row and state.
+// specsOf counts the specs declared per ID.
 var specsOf = map[string]int{}
+
+// uniqueID is id for its first spec; a second spec of the same row and
+// state (passive and simultaneous open, say), or of the same requirement,
+// is told apart by its rank, in declaration order: "T076.SYN-RECEIVED#2".
+func uniqueID(id string) string {
+	specsOf[id]++
+	if n := specsOf[id]; n > 1 {
+		return fmt.Sprintf("%s#%d", id, n)
+	}
+	return id
+}
 
 // withState is what most transition specs need: the target must tell the
 // connection's state.
@@ -165,12 +171,48 @@ func check(reqs []string, section, name string, needs injector.Needs, run func(t
 	loc := fmt.Sprintf("suites/%s:%d", filepath.Base(file), line)
 	labels := append(append([]string(nil), reqs...), "rfc9293:"+section)
 	labels = append(labels, extra...)
+	caseID := uniqueID(reqs[0])
 	for _, f := range []injector.Family{injector.IPv4, injector.IPv6} {
 		ls := append(append([]string(nil), labels...), fmt.Sprintf("ipv%d", int(f)))
 		registered = append(registered, &injector.Case{
-			Name: fmt.Sprintf("%s: %s", strings.Join(reqs, " "), name), ID: reqs[0], Group: "RFC 9293 section " + section,
+			Name: fmt.Sprintf("%s: %s", strings.Join(reqs, " "), name), ID: caseID, Group: "RFC 9293 section " + section,
 			Labels: ls, Family: f, Needs: needs, Run: run, Location: loc,
 		})
 	}
 	return true
+}
+
+// quiet checks that the target sends nothing on r for d, except
+// retransmissions of its own unacknowledged SYN,ACK or FIN: their timers run
+// whatever the peer sends (on Linux a tail loss probe can resend the FIN
+// 10 ms after it left, RFC 8985 section 7).
+func (r reached) quiet(t *injector.T, d time.Duration) {
+	t.Sleep(d)
+	r.skipRetransmissions(t)
+	r.ExpectNothing(0)
+}
+
+// skipRetransmissions consumes the retransmissions of the target's SYN,ACK
+// or FIN waiting at the head of r's capture.
+func (r reached) skipRetransmissions(t *injector.T) {
+	for {
+		var m *SegmentMatcher
+		for _, a := range t.Peer().Pending() {
+			s := a.Segment
+			if a.Err != nil || s.IP.Src != t.Peer().TargetAddr() || s.SrcPort != r.TargetPort || s.DstPort != r.PeerPort {
+				continue
+			}
+			switch {
+			case s.Flags == wire.SYN|wire.ACK && s.Seq == r.TargetISS && len(s.Payload) == 0:
+				m = BeSegment(Flags(wire.SYN|wire.ACK), SeqNum(r.TargetISS), PayloadLen(0))
+			case s.Flags == wire.FIN|wire.ACK && s.Seq == r.RcvNxt.Sub(1) && len(s.Payload) == 0:
+				m = BeSegment(Flags(wire.FIN|wire.ACK), SeqNum(r.RcvNxt.Sub(1)), PayloadLen(0))
+			}
+			break
+		}
+		if m == nil {
+			return
+		}
+		r.Expect(m)
+	}
 }

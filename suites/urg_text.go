@@ -91,7 +91,7 @@ var _ = arriveEach([]state.State{state.CloseWait, state.Closing, state.LastAck, 
 		func(t *injector.T) {
 			r := arriveReach(t, st)
 			arriveSendUrg(t, r, arriveUNA(r, st), 1, nil)
-			r.ExpectNothing(arriveQuiet)
+			r.quiet(t, arriveQuiet)
 			t.Expect(r.State()).To(BeInState(st))
 		})
 })
@@ -153,7 +153,7 @@ var _ = arriveEach([]state.State{state.CloseWait, state.Closing, state.LastAck, 
 			if st == state.TimeWait {
 				r.Expect(BeSegment(Flags(wire.ACK), SeqNum(r.RcvNxt), AckNum(rcvNxt), PayloadLen(0)))
 			} else {
-				r.ExpectNothing(arriveQuiet)
+				r.quiet(t, arriveQuiet)
 			}
 			t.Expect(r.State()).To(BeInState(st))
 			t.Expect(t.Read(r.fd, 100)).To(gm.BeEmpty(), fmt.Sprintf("read on the socket in %v", st))
