@@ -371,7 +371,8 @@ func boolInt(b bool) int {
 }
 
 // SetsockoptInt implements targets.Sockets for SO_REUSEADDR, SO_KEEPALIVE,
-// SO_SNDBUF, SO_RCVBUF, TCP_NODELAY, TCP_MAXSEG and TCP_CORK; anything else
+// SO_SNDBUF, SO_RCVBUF, TCP_NODELAY, TCP_MAXSEG, TCP_CORK, the keep-alive
+// times and count, TCP_SYNCNT, TCP_USER_TIMEOUT and TCP_LINGER2; anything else
 // (SO_LINGER, which is not an int option, included) gives ENOPROTOOPT. Buffer
 // sizes are passed to netstack as given (Linux doubles them; netstack clamps
 // them to its configured range instead).
@@ -407,10 +408,29 @@ func (k sockets) SetsockoptInt(fd, level, name, value int) error {
 		case syscall.TCP_CORK:
 			opts.SetCorkOption(value != 0)
 			return nil
+		case syscall.TCP_KEEPCNT:
+			return toErr(so.ep.SetSockOptInt(tcpip.KeepaliveCountOption, value))
+		case syscall.TCP_SYNCNT:
+			return toErr(so.ep.SetSockOptInt(tcpip.TCPSynCountOption, value))
+		case syscall.TCP_KEEPIDLE:
+			o := tcpip.KeepaliveIdleOption(time.Duration(value) * time.Second)
+			return toErr(so.ep.SetSockOpt(&o))
+		case syscall.TCP_KEEPINTVL:
+			o := tcpip.KeepaliveIntervalOption(time.Duration(value) * time.Second)
+			return toErr(so.ep.SetSockOpt(&o))
+		case tcpUserTimeout:
+			o := tcpip.TCPUserTimeoutOption(time.Duration(value) * time.Millisecond)
+			return toErr(so.ep.SetSockOpt(&o))
+		case syscall.TCP_LINGER2:
+			o := tcpip.TCPLingerTimeoutOption(time.Duration(value) * time.Second)
+			return toErr(so.ep.SetSockOpt(&o))
 		}
 	}
 	return syscall.ENOPROTOOPT
 }
+
+// tcpUserTimeout is TCP_USER_TIMEOUT (linux/tcp.h), in milliseconds.
+const tcpUserTimeout = 18
 
 // GetsockoptInt implements targets.Sockets for the options SetsockoptInt
 // takes, plus SO_ERROR (which, as on Linux, clears the pending error).
