@@ -42,6 +42,8 @@ var linuxKnown = map[string]string{
 	// 3.8.6 (SHLD-14): the right edge of the receive window never moves
 	// left.
 	"SHLD-14 [IPv4]": "with SO_RCVBUF 16384 an advertised 60-octet window is withdrawn (the right edge moves left) when the buffer's memory runs out",
+	// 3.9.2.2 (SHLD-26): abort on a hard ICMP error.
+	"SHLD-26": hardICMPSoft,
 	// 3.8.6.3 (SHLD-19): an ACK at least every second full-sized segment.
 	"SHLD-19": "while the application does not read, one ACK covers a burst of 8000 octets: an early ACK is sent only when the window would grow, otherwise the delayed-ACK timer waits",
 }
@@ -95,6 +97,8 @@ var netstackKnown = map[string]string{
 	"T093.LAST-ACK": textAfterFIN,
 	// 3.9.2.3 (MUST-63).
 	"MUST-63 [IPv4]": "a SYN from a 0.0.0.0/8 source, which RFC 1122 section 3.2.1.3 forbids as a source, is answered",
+	// 3.9.2.2 (SHLD-26): abort on a hard ICMP error.
+	"SHLD-26": hardICMPSoft,
 	// 3.8.2 (SHLD-8).
 	"SHLD-8": "no Explicit Congestion Notification (RFC 3168): the SYN,ACK does not agree to ECN",
 	// 3.6.1 (SHLD-4, MAY-2), with RFC 1122 section 4.2.2.13.
@@ -125,5 +129,6 @@ const (
 	rstInCloseWait          = "an RST in CLOSE-WAIT is reported to the application as EPIPE, not ECONNRESET"
 	directedBroadcastSource = "with reverse-path filtering off (a new namespace's default), a SYN from the subnet's directed broadcast address 192.0.2.255 is answered"
 	oldDuplicateSYN         = "after an old duplicate SYN reopened a TIME-WAIT connection and the peer reset the SYN,ACK, the connection is CLOSED, not back in TIME-WAIT"
+	hardICMPSoft            = "a hard ICMP error (port unreachable) about data of an established connection does not abort it (it aborts only a connection being opened)"
 	noACKCheck              = "no RFC 5961 section 5.2 check of the ACK field: data whose ACK is far below SND.UNA is taken (or dropped, or reset after the peer's FIN) instead of drawing a challenge ACK"
 )

@@ -148,6 +148,13 @@ func (p *Peer) Inject(s wire.Segment, f wire.Faults) error {
 	return p.link.Inject(b)
 }
 
+// InjectRaw records a datagram the peer built itself (an ICMP error, say)
+// and hands it to the target.
+func (p *Peer) InjectRaw(b []byte) error {
+	p.rec.Add(p.clock.Now(), true, b)
+	return p.link.Inject(b)
+}
+
 // log writes one packet line: direction, time since the start, segment.
 func (p *Peer) log(dir string, at time.Time, s wire.Segment) {
 	if p.Log != nil {

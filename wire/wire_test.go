@@ -193,3 +193,27 @@ func TestFlagsAndKinds(t *testing.T) {
 		t.Errorf("Len = %d, want 3", got)
 	}
 }
+
+// An ICMP error's checksums add up, and it quotes what it was given.
+func TestEncodeICMPError(t *testing.T) {
+	quoted := []byte{0x45, 0, 0, 40, 1, 2, 3, 4, 64, 6, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2, 0x1f, 0x90, 0x9c, 0x40, 0, 0, 0, 1}
+	b, err := EncodeICMPError(v4a, v4b, ICMPv4Unreachable, 3, quoted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if onesSum(0, b[:20]) != 0xffff || onesSum(0, b[20:]) != 0xffff || b[20] != 3 || b[21] != 3 || string(b[28:]) != string(quoted) {
+		t.Errorf("ICMP error % x", b)
+	}
+	b6, err := EncodeICMPError(v6a, v6b, ICMPv6Unreachable, 4, quoted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(b6) - 40
+	pseudo := onesSum(onesSum(0, b6[8:40]), []byte{0, 0, byte(n >> 8), byte(n), 0, 0, 0, 58})
+	if onesSum(pseudo, b6[40:]) != 0xffff || b6[6] != 58 || b6[40] != 1 || b6[41] != 4 {
+		t.Errorf("ICMPv6 error % x", b6)
+	}
+	if _, err := EncodeICMPError(v4a, v6b, 3, 3, nil); err == nil {
+		t.Error("mixed families taken")
+	}
+}
