@@ -42,6 +42,17 @@ var linuxKnown = map[string]string{
 	// 3.8.6 (SHLD-14): the right edge of the receive window never moves
 	// left.
 	"SHLD-14 [IPv4]": "with SO_RCVBUF 16384 an advertised 60-octet window is withdrawn (the right edge moves left) when the buffer's memory runs out",
+	// 3.10.8 (USER TIMEOUT) and 3.8.3 (R2 set in time, MUST-21).
+	"T101.ESTABLISHED":   userTimeoutLinux,
+	"T101.CLOSE-WAIT":    userTimeoutLinux,
+	"T101.FIN-WAIT-1":    userTimeoutLinux,
+	"T101.CLOSING":       userTimeoutLinux,
+	"T101.LAST-ACK":      userTimeoutLinux,
+	"T105.ESTABLISHED#2": userTimeoutLinux,
+	"T105.CLOSE-WAIT#2":  userTimeoutLinux,
+	"T105.FIN-WAIT-1#2":  userTimeoutLinux,
+	"T105.CLOSING#2":     userTimeoutLinux,
+	"T105.LAST-ACK#2":    userTimeoutLinux,
 	// 3.9.2.2 (SHLD-26): abort on a hard ICMP error.
 	"SHLD-26": hardICMPSoft,
 	// 3.8.6.3 (SHLD-19): an ACK at least every second full-sized segment.
@@ -97,6 +108,22 @@ var netstackKnown = map[string]string{
 	"T093.LAST-ACK": textAfterFIN,
 	// 3.9.2.3 (MUST-63).
 	"MUST-63 [IPv4]": "a SYN from a 0.0.0.0/8 source, which RFC 1122 section 3.2.1.3 forbids as a source, is answered",
+	// 3.10.8 (USER TIMEOUT) and 3.8.3 (R2 set in time, MUST-21).
+	"T101.ESTABLISHED":   userTimeoutNetstack,
+	"T101.CLOSE-WAIT":    userTimeoutNetstack,
+	"T101.FIN-WAIT-1":    userTimeoutNetstack,
+	"T101.CLOSING":       userTimeoutNetstack,
+	"T101.LAST-ACK":      userTimeoutNetstack,
+	"T105.ESTABLISHED#2": userTimeoutNetstack,
+	"T105.CLOSE-WAIT#2":  userTimeoutNetstack,
+	"T105.FIN-WAIT-1#2":  userTimeoutNetstack,
+	"T105.CLOSING#2":     userTimeoutNetstack,
+	"T105.LAST-ACK#2":    userTimeoutNetstack,
+	// 3.8.3 (MUST-23): R2 for a SYN allows at least 3 minutes.
+	"T105.SYN-SENT": synGiveUp,
+	// 3.8.3 (MUST-21): R2 can be set per connection.
+	"T105.SYN-SENT#2":   synCountIgnored,
+	"T105.SYN-RECEIVED": synCountIgnored,
 	// 3.9.2.2 (SHLD-26): abort on a hard ICMP error.
 	"SHLD-26": hardICMPSoft,
 	// 3.8.2 (SHLD-8).
@@ -106,7 +133,7 @@ var netstackKnown = map[string]string{
 	"MAY-2":   "a connection reopened from TIME-WAIT soon after can get the old connection's ISS, below the old sequence numbers: nothing makes the new ISS exceed them",
 	"MAY-2#2": oldDuplicateSYN,
 	// 3.8.3 (MUST-23): R2 for a SYN allows at least 3 minutes.
-	"MUST-23": "SYN retransmission gives up after about 127 s (7 SYNs), short of the 3 minutes",
+	"MUST-23": synGiveUp,
 	// 3.7.4 (SHLD-7): the Nagle algorithm.
 	"SHLD-7": "the target's sockets start with TCP_NODELAY on: Nagle's algorithm, which works when asked for, is off by default",
 	// 3.8.6.2.1 (MUST-38): sender silly window syndrome avoidance.
@@ -130,5 +157,9 @@ const (
 	directedBroadcastSource = "with reverse-path filtering off (a new namespace's default), a SYN from the subnet's directed broadcast address 192.0.2.255 is answered"
 	oldDuplicateSYN         = "after an old duplicate SYN reopened a TIME-WAIT connection and the peer reset the SYN,ACK, the connection is CLOSED, not back in TIME-WAIT"
 	hardICMPSoft            = "a hard ICMP error (port unreachable) about data of an established connection does not abort it (it aborts only a connection being opened)"
+	userTimeoutLinux        = "TCP_USER_TIMEOUT counts from the first timer-driven retransmission, not from the original send: a 500 ms timeout ends the connection at about 925 ms"
+	userTimeoutNetstack     = "the user timeout is checked only when the retransmission timer fires: a 500 ms timeout ends the connection at 2 s, a 1.5 s one at 2.5 s"
+	synGiveUp               = "SYN retransmission gives up after about 127 s (7 SYNs), short of the 3 minutes"
+	synCountIgnored         = "TCP_SYNCNT is accepted but has no effect: SYNs and SYN,ACKs follow the default schedule (6 retransmissions, closed at 127 s)"
 	noACKCheck              = "no RFC 5961 section 5.2 check of the ACK field: data whose ACK is far below SND.UNA is taken (or dropped, or reset after the peer's FIN) instead of drawing a challenge ACK"
 )
