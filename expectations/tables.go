@@ -60,7 +60,7 @@ func (t Transition) Sections() []string {
 }
 
 var (
-	rfcName       = regexp.MustCompile(`^RFC\s*(\d+)`)
+	rfcName = regexp.MustCompile(`^RFC\s*(\d+)`)
 	// A section number opens an item ("3.10.7.3 step 4", "s.3 (F1)");
 	// figures and pages ("Fig.6", "p.61") are not sections.
 	sectionNumber = regexp.MustCompile(`^(?:s\.)?(\d+(?:\.\d+)*)\b`)

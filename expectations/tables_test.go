@@ -37,8 +37,8 @@ func TestTablesAreComplete(t *testing.T) {
 func TestSections(t *testing.T) {
 	for ref, want := range map[string][]string{
 		"RFC9293 3.10.7.3 step 4; 3.5 Fig.6; RFC793 Fig.6": {"rfc9293:3.10.7.3", "rfc9293:3.5"},
-		"RFC1337 s.3 (F1)":                                 {"rfc1337:3"},
-		"RFC9293 3.10.7.4 step 2 (3); RFC5961 3.2, 7":      {"rfc9293:3.10.7.4", "rfc5961:3.2"},
+		"RFC1337 s.3 (F1)": {"rfc1337:3"},
+		"RFC9293 3.10.7.4 step 2 (3); RFC5961 3.2, 7": {"rfc9293:3.10.7.4", "rfc5961:3.2"},
 	} {
 		if got := (Transition{Ref: ref}).Sections(); !slices.Equal(got, want) {
 			t.Errorf("Sections(%q) = %v, want %v", ref, got, want)
