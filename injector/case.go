@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -83,8 +84,10 @@ func (n Needs) Missing(caps targets.Capabilities, f Family) string {
 type RunOptions struct {
 	// Seed is passed to each instance (see targets.Config.Seed).
 	Seed uint64
-	// PcapDir, when set, receives the pcap of every failing case.
+	// PcapDir, when set, receives the pcap of every failing case, or of
+	// every case with PcapAll.
 	PcapDir string
+	PcapAll bool
 	// Timeout bounds each case in wall time; zero means DefaultCaseTimeout.
 	Timeout time.Duration
 	// Verbose keeps one line per packet of each case in Result.Log (Run),
@@ -133,6 +136,14 @@ type Result struct {
 	Pcap    string
 	// Log holds the packet lines when RunOptions.Verbose was set.
 	Log string
+	// Start is when the case's instance time began; Packets are what
+	// passed between the peer and the target, and States what the case read
+	// of the target's states, both stamped on the instance's clock; End is
+	// when the case ended on that clock (where a failure happened).
+	Start   time.Time
+	Packets []Packet
+	States  []StateSample
+	End     time.Time
 }
 
 // KnownDeviation returns the reason the target's profile gives for failing
@@ -242,7 +253,15 @@ func Run(ctx context.Context, tgt targets.Target, c *Case, o RunOptions) Result 
 	res.Elapsed = time.Since(begin)
 	res.Log = log.String()
 	if t != nil {
+		p := t.peer
+		res.Start, res.Packets, res.States, res.End = p.Start(), p.rec.Packets(), p.States(), p.clock.Now()
 		res.Pcap = t.PcapPath
+		if o.PcapAll && res.Pcap == "" && o.PcapDir != "" {
+			path := filepath.Join(o.PcapDir, Slug(c.FullName())+".pcap")
+			if err := p.rec.WriteFile(path); err == nil {
+				res.Pcap = path
+			}
+		}
 	}
 	return *res
 }

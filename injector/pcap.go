@@ -34,6 +34,24 @@ func (r *Recorder) Add(at time.Time, inbound bool, data []byte) {
 	r.packets = append(r.packets, recorded{at: at, inbound: inbound, data: append([]byte(nil), data...)})
 }
 
+// Packet is one recorded packet: when it passed, which way, its bytes.
+type Packet struct {
+	At      time.Time
+	Inbound bool // sent by the harness to the target
+	Data    []byte
+}
+
+// Packets returns the packets recorded so far, in order.
+func (r *Recorder) Packets() []Packet {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Packet, len(r.packets))
+	for i, p := range r.packets {
+		out[i] = Packet{At: p.at, Inbound: p.inbound, Data: p.data}
+	}
+	return out
+}
+
 // Len returns the number of packets recorded.
 func (r *Recorder) Len() int {
 	r.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/tcpconform/tcpconform/state"
@@ -54,6 +55,9 @@ type Peer struct {
 	family Family
 	start  time.Time
 	rec    *Recorder
+
+	statesMu sync.Mutex
+	states   []StateSample
 
 	// pending holds captured packets not yet consumed by an Expect, in
 	// order of arrival: the cursor of the capture stream is its head.
@@ -249,10 +253,30 @@ func (p *Peer) state(t targets.Tuple) state.State {
 	p.clock.Settle()
 	s, ok := p.inst.State(t)
 	if !ok {
-		return state.Unknown
+		s = state.Unknown
 	}
+	p.statesMu.Lock()
+	p.states = append(p.states, StateSample{At: p.clock.Now(), Tuple: t, State: s})
+	p.statesMu.Unlock()
 	return s
 }
+
+// StateSample is the target's state for a connection, as read at At.
+type StateSample struct {
+	At    time.Time
+	Tuple targets.Tuple
+	State state.State
+}
+
+// States returns every state the case read from the target, in order.
+func (p *Peer) States() []StateSample {
+	p.statesMu.Lock()
+	defer p.statesMu.Unlock()
+	return append([]StateSample(nil), p.states...)
+}
+
+// Start is when the peer's time began (Since measures from it).
+func (p *Peer) Start() time.Time { return p.start }
 
 // First and last port the peer uses for its side of connections.
 const (

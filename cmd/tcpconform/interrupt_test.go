@@ -39,7 +39,7 @@ func TestInterruptedLinuxRunsLeaveNothing(t *testing.T) {
 	pcaps := t.TempDir()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 20 {
-		cmd := exec.Command(bin, "run", "-target", "linux", "-parallel", "2", "-pcap", pcaps)
+		cmd := exec.Command(bin, "run", "-target", "linux", "-parallel", "2", "-pcap-dir", pcaps)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

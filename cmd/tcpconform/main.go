@@ -9,11 +9,15 @@
 //
 // run runs the scripts under PATH (files or directories), or with no PATH the
 // built-in Go cases and the scripts embedded from suites/scripts. It prints
-// one line per case and a last line "N passed, N failed, N skipped", and exits
-// 0 when nothing failed, 1 when the target failed a case (nonconformance), and
-// 2 on a usage, script or harness error. lint parses and checks scripts,
-// printing file:line:col: message for each problem and "N ok, N bad"; it
-// exits 2 if any script is bad.
+// one line per case (PASS, FAIL, SKIP, XFAIL for a known deviation of the
+// target, ERROR) and a last line "N passed, N failed, N skipped", and can
+// write JUnit (-junit), JSON (-json), an HTML report (-report) and pcaps
+// (-pcap-dir, -pcap failed|all). Exit status: 0 when the target conformed
+// (or, with -baseline, when its failures are exactly the baseline's), 1 on
+// nonconformance (a failure, or with -baseline a new failure or an
+// unexpected pass), 2 on a usage, script or harness error. lint parses and
+// checks scripts, printing file:line:col: message for each problem and
+// "N ok, N bad"; it exits 2 if any script is bad.
 package main
 
 import (
@@ -54,6 +58,10 @@ commands:
   targets  list the targets and whether each can run here
   coverage run the built-in cases on a target and map them onto the
            transition table (T001–T110) and RFC 9293's requirement labels
+
+Exit status: 0 conformant (or matching -baseline), 1 nonconformance (or a
+new failure or unexpected pass against -baseline), 2 usage, script or
+harness error.
 
 Run 'tcpconform <command> -h' for the flags of a command.
 `
@@ -130,13 +138,14 @@ type runFlags struct {
 	tolUsecs                     int64
 	tolPct                       float64
 	defines                      defines
+	outputs                      outputFlags
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.target, "target", envOr("TCPCONFORM_TARGET", "netstack"), "target to test (see 'tcpconform targets'; also $TCPCONFORM_TARGET)")
 	fs.StringVar(&f.pattern, "run", "", "run only cases whose name or labels match this regexp")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed for the target's randomness (ISNs, ports)")
-	fs.StringVar(&f.pcapDir, "pcap", filepath.Join("out", "pcap"), "directory for the pcap of every failing case")
+	fs.StringVar(&f.pcapDir, "pcap-dir", filepath.Join("out", "pcap"), "directory for the pcap files (see -pcap)")
 	fs.DurationVar(&f.timeout, "timeout", injector.DefaultCaseTimeout, "wall-time limit per case")
 	fs.BoolVar(&f.verbose, "v", false, "print every packet sent and received, and each case's labels")
 	fs.BoolVar(&f.verbose, "verbose", false, "same as -v")
@@ -145,6 +154,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&f.tolUsecs, "tolerance-usecs", -1, "timing tolerance of scripts in microseconds (default: the script's, else 4000)")
 	fs.Float64Var(&f.tolPct, "tolerance-percent", -1, "timing tolerance of scripts as a percentage of the gap (default: the script's, else 12.5)")
 	fs.Var(f.defines, "D", "define a script symbol, SYM=value (repeatable)")
+	f.outputs.register(fs)
 }
 
 // scriptOptions turns the flags into script options.
@@ -236,11 +246,20 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 
-	opts := injector.RunOptions{Seed: f.seed, PcapDir: f.pcapDir, Timeout: f.timeout, Verbose: f.verbose}
+	base, err := f.outputs.start(tgt.Name())
+	if err != nil {
+		fmt.Fprintf(stderr, "tcpconform run: %v\n", err)
+		return exitError
+	}
+	opts := injector.RunOptions{Seed: f.seed, PcapDir: f.pcapDir, PcapAll: f.outputs.pcap == "all", Timeout: f.timeout, Verbose: f.verbose}
 	counts := map[injector.Outcome]int{}
+	var results []injector.Result
+	prog := newProgress(stdout, len(cases))
 	for r := range runAll(ctx, tgt, cases, opts, f.parallel) {
 		c := r.Case
 		counts[r.Outcome]++
+		results = append(results, r)
+		prog.clear()
 		fmt.Fprintf(stdout, "%-5s %s (%s)\n", r.Outcome, c.FullName(), round(r.Elapsed))
 		if f.verbose {
 			fmt.Fprintf(stdout, "      %s  %s\n", c.Location, strings.Join(c.Labels, " "))
@@ -251,7 +270,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if r.Outcome != injector.Passed && r.Message != "" {
 			fmt.Fprintln(stdout, indent(r.Message, "      "))
 		}
+		prog.show(counts)
 	}
+	prog.clear()
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "tcpconform run: interrupted")
 	}
@@ -266,10 +287,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		summary += ", some scripts did not parse"
 	}
 	fmt.Fprintln(stdout, summary)
+	if err := f.outputs.write(tgt.Name(), results); err != nil {
+		fmt.Fprintf(stderr, "tcpconform run: %v\n", err)
+		return exitError
+	}
+	failed := counts[injector.Failed] > 0
+	if base != nil {
+		failed = base.judge(stdout, results)
+	}
 	switch {
 	case counts[injector.Errored] > 0 || loadErr != nil || ctx.Err() != nil:
 		return exitError
-	case counts[injector.Failed] > 0:
+	case failed:
 		return exitNonconformance
 	}
 	return exitOK

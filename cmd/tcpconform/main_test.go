@@ -20,7 +20,7 @@ func runMain(args ...string) (int, string, string) {
 }
 
 func TestRunPrintsOneLinePerCaseAndASummary(t *testing.T) {
-	code, out, errs := runMain("run", "-pcap", t.TempDir())
+	code, out, errs := runMain("run", "-pcap-dir", t.TempDir())
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
@@ -111,7 +111,7 @@ func TestRunScripts(t *testing.T) {
 		"b-wrong.pkt": fmt.Sprintf(rstScript, 2),
 		"c-bad.pkt":   "0 < S 0:0(0)\n+0 frobnicate(3) = 0\n",
 	})
-	code, out, errs := runMain("run", "-ip", "4", "-parallel", "2", "-pcap", t.TempDir(), dir)
+	code, out, errs := runMain("run", "-ip", "4", "-parallel", "2", "-pcap-dir", t.TempDir(), dir)
 	if code != 2 {
 		t.Errorf("exit %d, want 2 (a script did not parse)", code)
 	}
@@ -154,7 +154,7 @@ func TestBuiltinOnLinux(t *testing.T) {
 	if err := tgt.Available(); err != nil {
 		t.Skipf("linux target unavailable: %v", err)
 	}
-	code, out, errs := runMain("run", "-target", "linux", "-parallel", "2", "-pcap", t.TempDir())
+	code, out, errs := runMain("run", "-target", "linux", "-parallel", "2", "-pcap-dir", t.TempDir())
 	if code != 0 || !strings.Contains(out, " passed, 0 failed, ") {
 		t.Errorf("exit %d\n%s\n%s", code, out, errs)
 	}
@@ -179,7 +179,7 @@ const inqScript = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 func TestRecvmsgControlMessagesOnLinux(t *testing.T) {
 	needLinux(t)
 	dir := writeScripts(t, map[string]string{"good.pkt": fmt.Sprintf(inqScript, 2000), "wrong.pkt": fmt.Sprintf(inqScript, 1999)})
-	code, out, errs := runMain("run", "-target", "linux", "-ip", "4", "-pcap", t.TempDir(), dir)
+	code, out, errs := runMain("run", "-target", "linux", "-ip", "4", "-pcap-dir", t.TempDir(), dir)
 	for _, want := range []string{
 		"PASS  " + dir + "/good.pkt [IPv4]",
 		"FAIL  " + dir + "/wrong.pkt [IPv4]",
@@ -232,7 +232,7 @@ func TestFastOpenCookiesOnLinux(t *testing.T) {
 		"good.pkt":  fmt.Sprintf(fastOpenScript, "00abaaabe8e954c2"),
 		"wrong.pkt": fmt.Sprintf(fastOpenScript, "00abaaabe8e954c3"),
 	})
-	code, out, errs := runMain("run", "-target", "linux", "-ip", "4", "-pcap", t.TempDir(), dir)
+	code, out, errs := runMain("run", "-target", "linux", "-ip", "4", "-pcap-dir", t.TempDir(), dir)
 	for _, want := range []string{
 		"PASS  " + dir + "/good.pkt [IPv4]",
 		"FAIL  " + dir + "/wrong.pkt [IPv4]",
