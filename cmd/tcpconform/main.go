@@ -270,6 +270,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if r.Outcome != injector.Passed && r.Message != "" {
 			fmt.Fprintln(stdout, indent(r.Message, "      "))
 		}
+		if f.outputs.trace {
+			writeTrace(stdout, r)
+		}
 		prog.show(counts)
 	}
 	prog.clear()

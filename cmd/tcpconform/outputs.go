@@ -23,6 +23,8 @@ import (
 type outputFlags struct {
 	junit, json, pcap   string
 	baseline, writeBase string
+	report              string
+	trace               bool
 }
 
 func (o *outputFlags) register(fs *flag.FlagSet) {
@@ -31,6 +33,8 @@ func (o *outputFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.pcap, "pcap", "failed", "which cases get a pcap in -pcap-dir: failed or all")
 	fs.StringVar(&o.baseline, "baseline", "", "judge the run against this baseline: exit 0 when the failures are exactly its entries, 1 on a new failure or an unexpected pass")
 	fs.StringVar(&o.writeBase, "write-baseline", "", "write this run's failures to this file as a baseline")
+	fs.StringVar(&o.report, "report", "", "write a static HTML report (verdicts, a ladder diagram of each case, the coverage map) into this directory")
+	fs.BoolVar(&o.trace, "trace", false, "print each case's exchange as a ladder diagram")
 }
 
 // start checks the flags before the run and reads the baseline, if any.
@@ -52,6 +56,9 @@ func (o *outputFlags) write(target string, results []injector.Result) error {
 	}
 	if o.json != "" {
 		errs = append(errs, writeFile(o.json, func(w io.Writer) error { return writeJSON(w, target, results) }))
+	}
+	if o.report != "" {
+		errs = append(errs, writeHTMLReport(o.report, target, results))
 	}
 	if o.writeBase != "" {
 		errs = append(errs, writeFile(o.writeBase, func(w io.Writer) error { return writeBaseline(w, target, results) }))
