@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tcpconform/tcpconform/injector"
-	"github.com/tcpconform/tcpconform/seq"
 	"github.com/tcpconform/tcpconform/state"
 	"github.com/tcpconform/tcpconform/wire"
 
@@ -15,7 +14,8 @@ import (
 
 // SEGMENT ARRIVES in a synchronized state, RFC 9293 section 3.10.7.4, fifth
 // check: the ACK field (T077–T088). The helpers named arrive* are shared with
-// urg_text.go (sixth and seventh checks) and fin.go (eighth check).
+// urg_text.go (sixth and seventh checks) and fin.go (eighth check); those
+// shared more widely are in helpers.go.
 
 // arriveQuiet is how long a spec waits to see that nothing is sent. It stays
 // below the smallest retransmission timeout of the targets (200 ms), so a
@@ -34,31 +34,6 @@ var arriveSendingStates = []state.State{
 	state.Established, state.FinWait1, state.CloseWait, state.Closing,
 }
 
-// arriveEach calls declare once per state, so that each state gets its own
-// spec (declared, and located, inside declare).
-func arriveEach(states []state.State, declare func(st state.State)) bool {
-	for _, st := range states {
-		declare(st)
-	}
-	return true
-}
-
-// arriveFinOut reports whether in st the target's FIN is sent and not yet
-// acknowledged.
-func arriveFinOut(st state.State) bool {
-	return st == state.FinWait1 || st == state.Closing || st == state.LastAck
-}
-
-// arriveUNA is the acknowledgment number that acknowledges nothing new to a
-// connection reached with reach or arriveReach in st: the target's SND.UNA.
-// Where its FIN is outstanding that is one below what the peer has received.
-func arriveUNA(r reached, st state.State) seq.Value {
-	if arriveFinOut(st) {
-		return r.RcvNxt.Sub(1)
-	}
-	return r.RcvNxt
-}
-
 // arriveAcks expects the target to acknowledge data or a FIN it has just
 // received: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. The ACK may be delayed, but
 // by less than 0.5 s (RFC 9293 section 3.8.6.3, MUST-40); Linux delays up to
@@ -71,65 +46,40 @@ func arriveAcks(t *injector.T, r reached) {
 	r.Expect(BeSegment(Flags(wire.ACK), SeqNum(r.RcvNxt), AckNum(r.SndNxt), PayloadLen(0)))
 }
 
+// arriveAcked has the peer send a segment with flags (and opts) on r, which
+// the target must acknowledge (arriveAcks); the connection is then in st.
+func arriveAcked(t *injector.T, r reached, st state.State, flags wire.Flags, opts ...injector.SendOption) {
+	r.Send(flags, opts...)
+	arriveAcks(t, r)
+	t.Expect(r.State()).To(BeInState(st))
+}
+
+// arriveQuietly has the peer send a segment with flags (and opts) on r, which
+// draws nothing from the target (r.quiet for arriveQuiet); the connection is
+// then in st.
+func arriveQuietly(t *injector.T, r reached, st state.State, flags wire.Flags, opts ...injector.SendOption) {
+	r.Send(flags, opts...)
+	r.quiet(t, arriveQuiet)
+	t.Expect(r.State()).To(BeInState(st))
+}
+
 // arriveOpen is a passive open like acceptConn, but the peer's SYN carries
 // only an MSS option of mss and the peer advertises window bytes: without
 // window scaling the window is exact, and without timestamps the peer can
 // build segments of its own (arriveSendUrg).
 func arriveOpen(t *injector.T, mss, window uint16) reached {
-	lfd := t.Listen(servicePort)
-	c := t.Dial(servicePort)
-	c.Window = window
-	c.Send(wire.SYN, injector.WithOptions(wire.MSS(mss)))
-	c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
-	c.Send(wire.ACK)
-	fd := t.Accept(lfd)
+	c, fd, _ := passiveOpen(t, t.Listen(servicePort), window, injector.WithOptions(wire.MSS(mss)))
 	t.Expect(c.State()).To(BeInState(state.Established))
 	return reached{TConn: c, fd: fd, lfd: -1}
 }
 
 // arriveReach is reach over arriveOpen (MSS 1460, window 65535, no
-// timestamps), for the synchronized states.
+// timestamps), the target's ACKs of the peer's FIN allowed the delay of
+// arriveAcks, for the synchronized states.
 func arriveReach(t *injector.T, st state.State) reached {
-	switch st {
-	case state.Established:
-		return arriveOpen(t, 1460, 65535)
-	case state.FinWait1:
-		r := arriveReach(t, state.Established)
-		t.Shutdown(r.fd, syscall.SHUT_WR)
-		r.Expect(BeSegment(Flags(wire.FIN|wire.ACK), Seq(1), Ack(1)))
-		t.Expect(r.State()).To(BeInState(state.FinWait1))
-		return r
-	case state.FinWait2:
-		r := arriveReach(t, state.FinWait1)
-		r.Send(wire.ACK)
-		t.Expect(r.State()).To(BeInState(state.FinWait2))
-		return r
-	case state.CloseWait:
-		r := arriveReach(t, state.Established)
-		r.Send(wire.FIN | wire.ACK)
-		arriveAcks(t, r)
-		t.Expect(r.State()).To(BeInState(state.CloseWait))
-		return r
-	case state.LastAck:
-		r := arriveReach(t, state.CloseWait)
-		t.Shutdown(r.fd, syscall.SHUT_WR)
-		r.Expect(BeSegment(Flags(wire.FIN|wire.ACK), Seq(1), Ack(2)))
-		t.Expect(r.State()).To(BeInState(state.LastAck))
-		return r
-	case state.Closing:
-		r := arriveReach(t, state.FinWait1)
-		r.Send(wire.FIN|wire.ACK, injector.WithAck(r.RcvNxt.Sub(1)))
-		arriveAcks(t, r)
-		t.Expect(r.State()).To(BeInState(state.Closing))
-		return r
-	case state.TimeWait:
-		r := arriveReach(t, state.FinWait2)
-		r.Send(wire.FIN | wire.ACK)
-		arriveAcks(t, r)
-		t.Expect(r.State()).To(BeInState(state.TimeWait))
-		return r
-	}
-	panic("suites: arriveReach cannot reach " + st.String())
+	return reachVia(t, st,
+		func(t *injector.T) reached { return arriveOpen(t, 1460, 65535) },
+		func(t *injector.T, r reached, _, _ int64) { arriveAcks(t, r) })
 }
 
 // arriveHeld brings a connection to st (one of arriveSendingStates) with
@@ -141,9 +91,7 @@ func arriveHeld(t *injector.T, st state.State) (reached, []byte) {
 	data := bytes.Repeat([]byte("0123456789"), 30)
 	r := arriveOpen(t, 100, 200)
 	if st == state.CloseWait {
-		r.Send(wire.FIN | wire.ACK)
-		arriveAcks(t, r)
-		t.Expect(r.State()).To(BeInState(state.CloseWait))
+		arriveAcked(t, r, state.CloseWait, wire.FIN|wire.ACK)
 	}
 	t.Write(r.fd, data)
 	r.Expect(BeSegment(FlagsInclude(wire.ACK), Seq(1), Payload(data[:100])))
@@ -156,9 +104,7 @@ func arriveHeld(t *injector.T, st state.State) (reached, []byte) {
 	}
 	if st == state.Closing {
 		// The peer's FIN acknowledges nothing of the target's.
-		r.Send(wire.FIN|wire.ACK, injector.WithAck(r.TargetISS.Add(1)))
-		arriveAcks(t, r)
-		t.Expect(r.State()).To(BeInState(state.Closing))
+		arriveAcked(t, r, state.Closing, wire.FIN|wire.ACK, injector.WithAck(r.TargetISS.Add(1)))
 	}
 	// The window is full: nothing more leaves.
 	r.quiet(t, arriveQuiet)
@@ -224,7 +170,7 @@ func arriveAfterData(t *injector.T, st state.State) reached {
 // not moved, the same window would leave room for one octet only. (In
 // FIN-WAIT-2 everything, FIN included, is already acknowledged, so no ACK
 // can advance there.)
-var _ = arriveEach(arriveSendingStates, func(st state.State) {
+var _ = eachState(arriveSendingStates, func(st state.State) {
 	spec("T077", st, "ACK advancing SND.UNA slides the window: held data leaves, state unchanged", withState,
 		func(t *injector.T) {
 			r, data := arriveHeld(t, st)
@@ -240,7 +186,7 @@ var _ = arriveEach(arriveSendingStates, func(st state.State) {
 // nothing new (SEG.ACK = SND.UNA) must open the window. A window of 301
 // octets from SND.UNA has room for the held data and a FIN behind it, which
 // then leave at once.
-var _ = arriveEach(arriveSendingStates, func(st state.State) {
+var _ = eachState(arriveSendingStates, func(st state.State) {
 	spec("T078", st, "window update with SEG.ACK = SND.UNA opens the window: held data leaves", withState,
 		func(t *injector.T) {
 			r, data := arriveHeld(t, st)
@@ -255,19 +201,17 @@ var _ = arriveEach(arriveSendingStates, func(st state.State) {
 // arriving late) draws nothing and changes nothing. (It lies within
 // SND.UNA-MAX.SND.WND as RFC 5961 section 5.2 wants, and Linux's tighter
 // bound of the octets acknowledged so far.)
-var _ = arriveEach(arriveAckStates, func(st state.State) {
+var _ = eachState(arriveAckStates, func(st state.State) {
 	spec("T079", st, "old ACK (SEG.ACK < SND.UNA) ignored: nothing sent, state unchanged", withState,
 		func(t *injector.T) {
 			r := arriveAfterData(t, st)
-			r.Send(wire.ACK, injector.WithAck(r.TargetISS.Add(1)))
-			r.quiet(t, arriveQuiet)
-			t.Expect(r.State()).To(BeInState(st))
+			arriveQuietly(t, r, st, wire.ACK, injector.WithAck(r.TargetISS.Add(1)))
 		})
 })
 
 // An ACK of something not yet sent (SEG.ACK > SND.NXT): send an ACK
 // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, drop the segment and return.
-var _ = arriveEach(arriveAckStates, func(st state.State) {
+var _ = eachState(arriveAckStates, func(st state.State) {
 	spec("T080", st, "ACK beyond SND.NXT draws <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, state unchanged", withState,
 		func(t *injector.T) {
 			r := reach(t, st)
@@ -282,9 +226,7 @@ var _ = arriveEach(arriveAckStates, func(st state.State) {
 var _ = spec("T081", state.FinWait1, "ACK of our FIN: FIN-WAIT-2, nothing sent", withState,
 	func(t *injector.T) {
 		r := reach(t, state.FinWait1)
-		r.Send(wire.ACK)
-		r.quiet(t, arriveQuiet)
-		t.Expect(r.State()).To(BeInState(state.FinWait2))
+		arriveQuietly(t, r, state.FinWait2, wire.ACK)
 	})
 
 // FIN-WAIT-1: an ACK that covers the data sent before the FIN but not the
@@ -292,9 +234,7 @@ var _ = spec("T081", state.FinWait1, "ACK of our FIN: FIN-WAIT-2, nothing sent",
 var _ = spec("T082", state.FinWait1, "ACK of the data but not of our FIN: nothing sent, FIN-WAIT-1", withState,
 	func(t *injector.T) {
 		r := arriveDataFin(t, state.FinWait1)
-		r.Send(wire.ACK, injector.WithAck(r.RcvNxt.Sub(1)))
-		r.quiet(t, arriveQuiet)
-		t.Expect(r.State()).To(BeInState(state.FinWait1))
+		arriveQuietly(t, r, state.FinWait1, wire.ACK, injector.WithAck(r.RcvNxt.Sub(1)))
 	})
 
 // FIN-WAIT-2: an acceptable ACK is processed as in ESTABLISHED; the
@@ -302,9 +242,7 @@ var _ = spec("T082", state.FinWait1, "ACK of the data but not of our FIN: nothin
 var _ = spec("T083", state.FinWait2, "acceptable ACK: nothing sent, FIN-WAIT-2", withState,
 	func(t *injector.T) {
 		r := reach(t, state.FinWait2)
-		r.Send(wire.ACK)
-		r.quiet(t, arriveQuiet)
-		t.Expect(r.State()).To(BeInState(state.FinWait2))
+		arriveQuietly(t, r, state.FinWait2, wire.ACK)
 	})
 
 // CLOSING: the ACK of our FIN completes the simultaneous close (Figure 13):
@@ -312,9 +250,7 @@ var _ = spec("T083", state.FinWait2, "acceptable ACK: nothing sent, FIN-WAIT-2",
 var _ = spec("T084", state.Closing, "ACK of our FIN: TIME-WAIT, nothing sent", withState,
 	func(t *injector.T) {
 		r := reach(t, state.Closing)
-		r.Send(wire.ACK)
-		r.quiet(t, arriveQuiet)
-		t.Expect(r.State()).To(BeInState(state.TimeWait))
+		arriveQuietly(t, r, state.TimeWait, wire.ACK)
 	})
 
 // CLOSING: an ACK that does not cover our FIN (here: it covers the data
@@ -322,18 +258,14 @@ var _ = spec("T084", state.Closing, "ACK of our FIN: TIME-WAIT, nothing sent", w
 var _ = spec("T085", state.Closing, "ACK of the data but not of our FIN: nothing sent, CLOSING", withState,
 	func(t *injector.T) {
 		r := arriveDataFin(t, state.Closing)
-		r.Send(wire.ACK, injector.WithAck(r.RcvNxt.Sub(1)))
-		r.quiet(t, arriveQuiet)
-		t.Expect(r.State()).To(BeInState(state.Closing))
+		arriveQuietly(t, r, state.Closing, wire.ACK, injector.WithAck(r.RcvNxt.Sub(1)))
 	})
 
 // LAST-ACK: the ACK of our FIN deletes the TCB: CLOSED, nothing sent.
 var _ = spec("T086", state.LastAck, "ACK of our FIN: CLOSED, nothing sent", withState,
 	func(t *injector.T) {
 		r := reach(t, state.LastAck)
-		r.Send(wire.ACK)
-		r.quiet(t, arriveQuiet)
-		t.Expect(r.State()).To(BeInState(state.Closed))
+		arriveQuietly(t, r, state.Closed, wire.ACK)
 	})
 
 // LAST-ACK: an ACK that does not cover our FIN (here: it covers the data
@@ -341,9 +273,7 @@ var _ = spec("T086", state.LastAck, "ACK of our FIN: CLOSED, nothing sent", with
 var _ = spec("T087", state.LastAck, "ACK of the data but not of our FIN: nothing sent, LAST-ACK", withState,
 	func(t *injector.T) {
 		r := arriveDataFin(t, state.LastAck)
-		r.Send(wire.ACK, injector.WithAck(r.RcvNxt.Sub(1)))
-		r.quiet(t, arriveQuiet)
-		t.Expect(r.State()).To(BeInState(state.LastAck))
+		arriveQuietly(t, r, state.LastAck, wire.ACK, injector.WithAck(r.RcvNxt.Sub(1)))
 	})
 
 // TIME-WAIT: the only segment expected is a retransmission of the peer's FIN

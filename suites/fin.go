@@ -1,8 +1,6 @@
 package suites
 
 import (
-	"syscall"
-
 	gm "github.com/onsi/gomega"
 
 	"github.com/tcpconform/tcpconform/injector"
@@ -22,12 +20,10 @@ import (
 // connection to ESTABLISHED (fifth check), then the FIN moves it to
 // CLOSE-WAIT and is acknowledged; the accepted socket reads end of stream.
 var _ = spec("T094", state.SynReceived, "ACK,FIN completing the handshake: FIN acknowledged, CLOSE-WAIT, EOF",
-	injector.Needs{State: true, SynReceivedState: true},
+	withSynReceivedState,
 	func(t *injector.T) {
 		r := reach(t, state.SynReceived)
-		r.Send(wire.FIN | wire.ACK)
-		arriveAcks(t, r)
-		t.Expect(r.State()).To(BeInState(state.CloseWait))
+		arriveAcked(t, r, state.CloseWait, wire.FIN|wire.ACK)
 		fd := t.Accept(r.lfd)
 		t.Expect(t.Read(fd, 100)).To(gm.BeEmpty())
 	})
@@ -38,9 +34,7 @@ var _ = spec("T094", state.Established, "FIN with data: acknowledged over both, 
 	func(t *injector.T) {
 		r := reach(t, state.Established)
 		data := []byte("bye")
-		r.Send(wire.FIN|wire.PSH|wire.ACK, injector.WithPayload(data))
-		arriveAcks(t, r)
-		t.Expect(r.State()).To(BeInState(state.CloseWait))
+		arriveAcked(t, r, state.CloseWait, wire.FIN|wire.PSH|wire.ACK, injector.WithPayload(data))
 		t.Expect(t.Read(r.fd, 100)).To(gm.Equal(data))
 		t.Expect(t.Read(r.fd, 100)).To(gm.BeEmpty())
 	})
@@ -51,9 +45,7 @@ var _ = spec("T094", state.Established, "FIN with data: acknowledged over both, 
 var _ = spec("T095", state.FinWait1, "FIN acknowledging our FIN: FIN acknowledged, TIME-WAIT, EOF", withState,
 	func(t *injector.T) {
 		r := reach(t, state.FinWait1)
-		r.Send(wire.FIN | wire.ACK)
-		arriveAcks(t, r)
-		t.Expect(r.State()).To(BeInState(state.TimeWait))
+		arriveAcked(t, r, state.TimeWait, wire.FIN|wire.ACK)
 		t.Expect(t.Read(r.fd, 100)).To(gm.BeEmpty())
 	})
 
@@ -62,9 +54,7 @@ var _ = spec("T095", state.FinWait1, "FIN acknowledging our FIN: FIN acknowledge
 var _ = spec("T096", state.FinWait1, "FIN not acknowledging our FIN: FIN acknowledged, CLOSING, EOF", withState,
 	func(t *injector.T) {
 		r := reach(t, state.FinWait1)
-		r.Send(wire.FIN|wire.ACK, injector.WithAck(arriveUNA(r, state.FinWait1)))
-		arriveAcks(t, r)
-		t.Expect(r.State()).To(BeInState(state.Closing))
+		arriveAcked(t, r, state.Closing, wire.FIN|wire.ACK, injector.WithAck(sndUNA(r, state.FinWait1)))
 		t.Expect(t.Read(r.fd, 100)).To(gm.BeEmpty())
 	})
 
@@ -73,9 +63,7 @@ var _ = spec("T096", state.FinWait1, "FIN not acknowledging our FIN: FIN acknowl
 var _ = spec("T097", state.FinWait2, "FIN: acknowledged, TIME-WAIT, EOF", withState,
 	func(t *injector.T) {
 		r := reach(t, state.FinWait2)
-		r.Send(wire.FIN | wire.ACK)
-		arriveAcks(t, r)
-		t.Expect(r.State()).To(BeInState(state.TimeWait))
+		arriveAcked(t, r, state.TimeWait, wire.FIN|wire.ACK)
 		t.Expect(t.Read(r.fd, 100)).To(gm.BeEmpty())
 	})
 
@@ -83,11 +71,11 @@ var _ = spec("T097", state.FinWait2, "FIN: acknowledged, TIME-WAIT, EOF", withSt
 // acknowledged with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and the state stays
 // (it arrives at RCV.NXT-1, fails the first check and is acknowledged
 // there). Where our FIN is outstanding, the retransmission does not cover it.
-var _ = arriveEach([]state.State{state.CloseWait, state.Closing, state.LastAck}, func(st state.State) {
+var _ = eachState([]state.State{state.CloseWait, state.Closing, state.LastAck}, func(st state.State) {
 	spec("T098", st, "retransmitted FIN acknowledged, state unchanged", withState,
 		func(t *injector.T) {
 			r := reach(t, st)
-			r.Send(wire.FIN|wire.ACK, injector.WithSeq(r.SndNxt.Sub(1)), injector.WithAck(arriveUNA(r, st)))
+			r.Send(wire.FIN|wire.ACK, injector.WithSeq(r.SndNxt.Sub(1)), injector.WithAck(sndUNA(r, st)))
 			r.Expect(challengeACK(r.TConn))
 			t.Expect(r.State()).To(BeInState(st))
 		})
@@ -102,9 +90,7 @@ var _ = spec("T099", state.TimeWait, "retransmitted data and FIN acknowledged, T
 		r := reach(t, state.FinWait2)
 		data := []byte("bye")
 		last := r.SndNxt
-		r.Send(wire.FIN|wire.PSH|wire.ACK, injector.WithPayload(data))
-		arriveAcks(t, r)
-		t.Expect(r.State()).To(BeInState(state.TimeWait))
+		arriveAcked(t, r, state.TimeWait, wire.FIN|wire.PSH|wire.ACK, injector.WithPayload(data))
 
 		r.Send(wire.FIN|wire.PSH|wire.ACK, injector.WithSeq(last), injector.WithPayload(data))
 		r.Expect(challengeACK(r.TConn))
@@ -133,11 +119,8 @@ var _ = spec("T100", state.Listen, "FIN without ACK dropped: nothing sent, no co
 		r := reach(t, state.Listen)
 		r.Send(wire.FIN)
 		r.quiet(t, arriveQuiet)
-		t.Expect(t.ListenerState(servicePort)).To(BeInState(state.Listen))
-		t.Expect(r.State()).To(gm.BeElementOf(state.Unknown, state.Closed), "no connection for the FIN's tuple")
-		t.Expect(t.Sockets().SetNonblock(r.lfd, true)).To(gm.Succeed())
-		_, _, err := t.Sockets().Accept(t.Context(), r.lfd)
-		t.Expect(err).To(gm.MatchError(syscall.EAGAIN))
+		listenStays(t, r.TConn)
+		listenNoneQueued(t, r.lfd)
 	})
 
 // SYN-SENT (section 3.10.7.3, fifth check): a FIN with neither SYN nor RST
@@ -145,7 +128,5 @@ var _ = spec("T100", state.Listen, "FIN without ACK dropped: nothing sent, no co
 var _ = spec("T100", state.SynSent, "FIN without SYN or ACK dropped: nothing sent, SYN-SENT", withState,
 	func(t *injector.T) {
 		r := reach(t, state.SynSent)
-		r.Send(wire.FIN)
-		r.quiet(t, arriveQuiet)
-		t.Expect(r.State()).To(BeInState(state.SynSent))
+		arriveQuietly(t, r, state.SynSent, wire.FIN)
 	})

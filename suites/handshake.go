@@ -1,11 +1,6 @@
 package suites
 
-import (
-	"github.com/tcpconform/tcpconform/injector"
-	"github.com/tcpconform/tcpconform/wire"
-
-	. "github.com/tcpconform/tcpconform/expectations"
-)
+import "github.com/tcpconform/tcpconform/injector"
 
 // servicePort is the port the target listens on in the cases.
 const servicePort = 8080
@@ -15,11 +10,6 @@ const servicePort = 8080
 // the peer completes with ACK, and the target accepts. It returns the peer's
 // connection and the accepted socket.
 func acceptConn(t *injector.T) (*injector.TConn, int) {
-	lfd := t.Listen(servicePort)
-	c := t.Dial(servicePort)
-	c.Send(wire.SYN)
-	c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
-	c.Send(wire.ACK)
-	fd := t.Accept(lfd)
+	c, fd, _ := passiveOpen(t, t.Listen(servicePort), injector.DefaultWindow)
 	return c, fd
 }

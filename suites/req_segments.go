@@ -41,7 +41,7 @@ const reqSegUnknownKind wire.OptionKind = 99
 
 // reqSegNoTS are SYN options without timestamps. Segments of a connection
 // opened with them carry no options, so a spec can build them by hand
-// (reqSegBuild) with IP fields or bytes the Segment model cannot set.
+// (buildSegment) with IP fields or bytes the Segment model cannot set.
 func reqSegNoTS() []wire.Option {
 	return []wire.Option{wire.MSS(1460), wire.SACKPermitted{}, wire.NOP{}, wire.WindowScale(7)}
 }
@@ -65,37 +65,12 @@ func reqSegIPHeader(t *injector.T) int {
 	return 20
 }
 
-// reqSegListenAny listens on port of the wildcard address, so that the
-// target picks the local address of each connection itself.
-func reqSegListenAny(t *injector.T, port uint16) int {
-	wild := netip.IPv4Unspecified()
-	if reqSegIs6(t) {
-		wild = netip.IPv6Unspecified()
-	}
-	fd := t.Socket()
-	t.Expect(t.Sockets().Bind(fd, netip.AddrPortFrom(wild, port))).To(gm.Succeed())
-	t.Expect(t.Sockets().Listen(fd, 16)).To(gm.Succeed())
-	return fd
-}
-
-// reqSegOpen runs a passive open whose SYN carries exactly opts, and returns
-// the peer's connection, the accepted socket and the target's SYN,ACK.
-func reqSegOpen(t *injector.T, lfd int, opts []wire.Option) (*injector.TConn, int, expectations.Observed) {
-	c := t.Dial(servicePort)
-	c.Send(wire.SYN, injector.WithOptions(opts...))
-	synack := c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
-	c.Send(wire.ACK)
-	return c, t.Accept(lfd), synack
-}
-
 // reqSegConnect runs an active open of a fresh socket of the target: it
 // returns the socket (blocking again once connected), the peer's
 // connection and the target's SYN. synack are the options of the peer's
 // SYN,ACK; nil lets the peer choose.
 func reqSegConnect(t *injector.T, fd int, synack []wire.Option) (*injector.TConn, expectations.Observed) {
-	t.Expect(t.Sockets().SetNonblock(fd, true)).To(gm.Succeed())
-	c := t.Await()
-	t.Expect(t.Sockets().Connect(t.Context(), fd, c.PeerAddrPort())).To(gm.MatchError(syscall.EINPROGRESS))
+	c := startConnect(t, fd)
 	syn := c.Expect(BeSegment(FlagsInclude(wire.SYN), Seq(0)))
 	if synack == nil {
 		c.Send(wire.SYN | wire.ACK)
@@ -105,15 +80,6 @@ func reqSegConnect(t *injector.T, fd int, synack []wire.Option) (*injector.TConn
 	c.Expect(BeSegment(Flags(wire.ACK), Seq(1), Ack(1)))
 	t.Expect(t.Sockets().SetNonblock(fd, false)).To(gm.Succeed())
 	return c, syn
-}
-
-// reqSegText is n octets of recognisable data.
-func reqSegText(n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = 'a' + byte(i%26)
-	}
-	return b
 }
 
 // reqSegReceive takes the target's segments until n octets of data have
@@ -149,14 +115,19 @@ func reqSegReceive(t *injector.T, c *injector.TConn, n int) ([]expectations.Obse
 // included (the decoder drops the zero padding after the last option).
 func reqSegOptionSpace(s wire.Segment) int { return (wire.OptionsLen(s.Options) + 3) &^ 3 }
 
-// reqSegPayloadAtMost fails the spec if a segment carries more than mss
-// octets of data.
-func reqSegPayloadAtMost(t *injector.T, segs []expectations.Observed, mss int, why string) {
+// reqSegSendAtMost has the application write n octets on fd and takes them
+// on c (reqSegReceive), failing the spec if a segment carries more than mss
+// octets of data. It returns what was written and what arrived.
+func reqSegSendAtMost(t *injector.T, c *injector.TConn, fd, n, mss int, why string) (data, got []byte) {
+	data = pattern(n, 'a')
+	t.Write(fd, data)
+	segs, got := reqSegReceive(t, c, n)
 	for _, o := range segs {
 		if n := len(o.Segment.Payload); n > mss {
 			t.Fatalf("a data segment carries %d octets, more than the send MSS %d (%s)\n  actual    %v", n, mss, why, o)
 		}
 	}
+	return data, got
 }
 
 // reqSegTake collects what the target sends on c within d, without
@@ -197,39 +168,6 @@ func reqSegAwait(t *injector.T, c *injector.TConn, m *SegmentMatcher) expectatio
 	}
 	t.Fatalf("no segment matching %v among the next 32", m)
 	return expectations.Observed{}
-}
-
-// reqSegBuild is the segment c.Send would send with flags, opts and
-// payload, for a connection without timestamps, so that a spec can change
-// what Send cannot. It is not sent.
-func reqSegBuild(t *injector.T, c *injector.TConn, flags wire.Flags, opts []wire.Option, payload []byte) wire.Segment {
-	if c.Timestamps() {
-		t.Errorf("reqSegBuild: the connection negotiated timestamps; open it with reqSegNoTS")
-	}
-	s := wire.Segment{
-		IP:      wire.IP{Src: c.PeerAddrPort().Addr(), Dst: c.TargetAddrPort().Addr(), TTL: 64, DF: !reqSegIs6(t)},
-		SrcPort: c.PeerPort, DstPort: c.TargetPort,
-		Seq: c.SndNxt, Flags: flags, Window: c.Window,
-		Options: opts, Payload: append([]byte(nil), payload...),
-	}
-	if flags&wire.ACK != 0 {
-		s.Ack = c.RcvNxt
-	}
-	return s
-}
-
-// reqSegSent moves c's SND.NXT past s, as Send does.
-func reqSegSent(c *injector.TConn, s wire.Segment) {
-	if end := s.Seq.Add(s.Len()); end.GreaterThan(c.SndNxt) {
-		c.SndNxt = end
-	}
-}
-
-// reqSegInject hands a hand-built segment to the target.
-func reqSegInject(t *injector.T, s wire.Segment) {
-	if err := t.Peer().Inject(s, wire.Faults{}); err != nil {
-		t.Errorf("inject %v: %v", s, err)
-	}
 }
 
 // reqSegInjectRaw hands raw IP datagram bytes to the target, and records
@@ -432,24 +370,18 @@ func reqSegWalk(b []byte) (opts []reqSegOpt, trouble []string) {
 // blocks where negotiated), data from the target, and a close; then an
 // active one with data and a close. Specs check the captured segments.
 func reqSegSession(t *injector.T) {
-	lfd := reqSegListenAny(t, servicePort)
-	c, fd, _ := reqSegOpen(t, lfd, injector.DefaultSYNOptions())
-	c.Send(wire.PSH|wire.ACK, injector.WithPayload(reqSegText(100)))
+	lfd := listenAny(t, servicePort)
+	c, fd, _ := passiveOpen(t, lfd, injector.DefaultWindow, injector.WithOptions(injector.DefaultSYNOptions()...))
+	c.Send(wire.PSH|wire.ACK, injector.WithPayload(pattern(100, 'a')))
 	reqSegAwait(t, c, BeSegment(FlagsInclude(wire.ACK), AckNum(c.SndNxt)))
 	hole := c.SndNxt
-	c.Send(wire.PSH|wire.ACK, injector.WithSeq(hole.Add(100)), injector.WithPayload(reqSegText(100)))
+	c.Send(wire.PSH|wire.ACK, injector.WithSeq(hole.Add(100)), injector.WithPayload(pattern(100, 'a')))
 	reqSegAwait(t, c, BeSegment(FlagsInclude(wire.ACK), AckNum(hole)))
-	c.Send(wire.PSH|wire.ACK, injector.WithSeq(hole), injector.WithPayload(reqSegText(100)))
+	c.Send(wire.PSH|wire.ACK, injector.WithSeq(hole), injector.WithPayload(pattern(100, 'a')))
 	reqSegAwait(t, c, BeSegment(FlagsInclude(wire.ACK), AckNum(c.SndNxt)))
-	for got := 0; got < 300; {
-		b := t.Read(fd, 1000)
-		if len(b) == 0 {
-			t.Fatalf("read() saw the end of the stream after %d of 300 octets", got)
-		}
-		got += len(b)
-	}
+	readFull(t, fd, 300)
 	// An odd length, so that the checksum covers a padded last octet.
-	t.Write(fd, reqSegText(1001))
+	t.Write(fd, pattern(1001, 'a'))
 	reqSegReceive(t, c, 1001)
 	t.Shutdown(fd, syscall.SHUT_WR)
 	reqSegAwait(t, c, BeSegment(FlagsInclude(wire.FIN|wire.ACK)))
@@ -458,7 +390,7 @@ func reqSegSession(t *injector.T) {
 
 	afd := t.Socket()
 	a, _ := reqSegConnect(t, afd, nil)
-	t.Write(afd, reqSegText(11))
+	t.Write(afd, pattern(11, 'a'))
 	reqSegReceive(t, a, 11)
 	t.Close(afd)
 	reqSegAwait(t, a, BeSegment(FlagsInclude(wire.FIN|wire.ACK)))
@@ -475,10 +407,10 @@ var _ = check([]string{"MUST-1"}, "3.1", "an unscaled window of 65535 is read as
 	func(t *injector.T) {
 		lfd := t.Listen(servicePort)
 		t.Expect(t.Sockets().SetsockoptInt(lfd, syscall.SOL_SOCKET, syscall.SO_SNDBUF, 1<<20)).To(gm.Succeed())
-		c, fd, _ := reqSegOpen(t, lfd, []wire.Option{wire.MSS(1460)})
+		c, fd, _ := passiveOpen(t, lfd, injector.DefaultWindow, injector.WithOptions(wire.MSS(1460)))
 		t.Expect(c.Window).To(gm.Equal(uint16(65535)))
 		t.Expect(t.Sockets().SetNonblock(fd, true)).To(gm.Succeed())
-		data := reqSegText(1 << 19)
+		data := pattern(1<<19, 'a')
 		push := func() {
 			n, err := t.Sockets().Write(t.Context(), fd, data)
 			if err != nil && !errors.Is(err, syscall.EAGAIN) {
@@ -579,11 +511,8 @@ var _ = check([]string{"MUST-3"}, "3.1", "segments with a bad checksum are disca
 var _ = check([]string{"MUST-4"}, "3.1", "a SYN with NOP,NOP,MSS 600,EOL opens the connection and the target's segments respect MSS 600", injector.Needs{},
 	func(t *injector.T) {
 		lfd := t.Listen(servicePort)
-		c, fd, _ := reqSegOpen(t, lfd, []wire.Option{wire.NOP{}, wire.NOP{}, wire.MSS(600), wire.EOL{}})
-		data := reqSegText(3000)
-		t.Write(fd, data)
-		segs, got := reqSegReceive(t, c, len(data))
-		reqSegPayloadAtMost(t, segs, 600, "the peer's SYN carried NOP,NOP,MSS 600,EOL")
+		c, fd, _ := passiveOpen(t, lfd, injector.DefaultWindow, injector.WithOptions(wire.NOP{}, wire.NOP{}, wire.MSS(600), wire.EOL{}))
+		data, got := reqSegSendAtMost(t, c, fd, 3000, 600, "the peer's SYN carried NOP,NOP,MSS 600,EOL")
 		t.Expect(got).To(gm.Equal(data))
 	})
 
@@ -611,6 +540,25 @@ var _ = check([]string{"MUST-5"}, "3.1", "options on a data segment (NOPs, times
 		t.Expect(t.Read(fd, 100)).To(gm.Equal(data))
 	})
 
+// reqSegOpenEchoed runs a passive open on lfd whose SYN carries exactly opts
+// and, where the target answers with timestamps, checks that its SYN,ACK
+// echoes the SYN's TSval; where tells, for the failure, where the SYN's
+// timestamps option stood. It returns the connection and the accepted
+// socket.
+func reqSegOpenEchoed(t *injector.T, lfd int, where string, opts ...wire.Option) (*injector.TConn, int) {
+	c := t.Dial(servicePort)
+	syn := c.Send(wire.SYN, injector.WithOptions(opts...))
+	synack := c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
+	if o, ok := synack.Segment.Option(wire.KindTimestamps); ok {
+		ours, _ := syn.Option(wire.KindTimestamps)
+		if o.(wire.Timestamps).Ecr != ours.(wire.Timestamps).Val {
+			t.Fatalf("the SYN,ACK does not echo the SYN's TSval %d, %s\n  actual    %v", ours.(wire.Timestamps).Val, where, synack)
+		}
+	}
+	c.Send(wire.ACK)
+	return c, t.Accept(lfd)
+}
+
 // Section 3.1, Options: an option the receiver does not implement, but
 // which has a length, is skipped by that length and ignored. On a SYN
 // before the MSS option it leaves the MSS honoured (and the timestamps
@@ -618,24 +566,10 @@ var _ = check([]string{"MUST-5"}, "3.1", "options on a data segment (NOPs, times
 // delivered.
 var _ = check([]string{"MUST-6"}, "3.1", "an unknown option with a length is ignored, on a SYN and on a data segment", injector.Needs{},
 	func(t *injector.T) {
-		lfd := t.Listen(servicePort)
-		c := t.Dial(servicePort)
 		unknown := wire.Unknown{Type: reqSegUnknownKind, Data: []byte{0xde, 0xad, 0xbe, 0xef, 0x01, 0x02}}
-		syn := c.Send(wire.SYN, injector.WithOptions(unknown, wire.MSS(700), wire.SACKPermitted{}, wire.Timestamps{}, wire.NOP{}, wire.WindowScale(7)))
-		synack := c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
-		if o, ok := synack.Segment.Option(wire.KindTimestamps); ok {
-			ours, _ := syn.Option(wire.KindTimestamps)
-			if o.(wire.Timestamps).Ecr != ours.(wire.Timestamps).Val {
-				t.Fatalf("the SYN,ACK does not echo the SYN's TSval %d, which followed the unknown option\n  actual    %v", ours.(wire.Timestamps).Val, synack)
-			}
-		}
-		c.Send(wire.ACK)
-		fd := t.Accept(lfd)
-
-		data := reqSegText(3000)
-		t.Write(fd, data)
-		segs, _ := reqSegReceive(t, c, len(data))
-		reqSegPayloadAtMost(t, segs, 700, "MSS 700 followed an unknown option on the peer's SYN")
+		c, fd := reqSegOpenEchoed(t, t.Listen(servicePort), "which followed the unknown option",
+			unknown, wire.MSS(700), wire.SACKPermitted{}, wire.Timestamps{}, wire.NOP{}, wire.WindowScale(7))
+		reqSegSendAtMost(t, c, fd, 3000, 700, "MSS 700 followed an unknown option on the peer's SYN")
 
 		in := []byte("unknown option on a data segment")
 		opts := []wire.Option{wire.NOP{}, wire.NOP{}, wire.Unknown{Type: reqSegUnknownKind, Data: []byte{1, 2}}}
@@ -668,7 +602,7 @@ var _ = check([]string{"MUST-7"}, "3.1", "illegal option lengths (0, 1, past the
 		lfd := t.Listen(servicePort)
 		for _, l := range []byte{0, 1, 40} {
 			c := t.Dial(servicePort)
-			s := reqSegBuild(t, c, wire.SYN, []wire.Option{wire.MSS(1460), wire.Unknown{Type: reqSegUnknownKind, Data: []byte{0, 0}}}, nil)
+			s := buildSegment(t, c, wire.SYN, []wire.Option{wire.MSS(1460), wire.Unknown{Type: reqSegUnknownKind, Data: []byte{0, 0}}}, nil)
 			reqSegInjectRaw(t, reqSegBadLength(t, s, 4, l))
 			for _, o := range reqSegTake(t, c, reqSegQuiet) {
 				if f := o.Segment.Flags; f&wire.RST == 0 && (f != wire.SYN|wire.ACK || o.Segment.Ack != c.ISN.Add(1)) {
@@ -677,10 +611,10 @@ var _ = check([]string{"MUST-7"}, "3.1", "illegal option lengths (0, 1, past the
 			}
 		}
 
-		c, fd, _ := reqSegOpen(t, lfd, reqSegNoTS())
+		c, fd, _ := passiveOpen(t, lfd, injector.DefaultWindow, injector.WithOptions(reqSegNoTS()...))
 		t.Expect(t.Sockets().SetNonblock(fd, true)).To(gm.Succeed())
 		data := []byte("option of length zero")
-		s := reqSegBuild(t, c, wire.PSH|wire.ACK, []wire.Option{wire.Unknown{Type: reqSegUnknownKind, Data: []byte{0, 0}}}, data)
+		s := buildSegment(t, c, wire.PSH|wire.ACK, []wire.Option{wire.Unknown{Type: reqSegUnknownKind, Data: []byte{0, 0}}}, data)
 		reqSegInjectRaw(t, reqSegBadLength(t, s, 0, 0))
 		reset := false
 		for _, o := range reqSegTake(t, c, reqSegQuiet) {
@@ -700,7 +634,7 @@ var _ = check([]string{"MUST-7"}, "3.1", "illegal option lengths (0, 1, past the
 			t.Expect(err).To(gm.MatchError(syscall.EAGAIN), "read() after the data")
 		}
 
-		n, fd2, _ := reqSegOpen(t, lfd, injector.DefaultSYNOptions())
+		n, fd2, _ := passiveOpen(t, lfd, injector.DefaultWindow, injector.WithOptions(injector.DefaultSYNOptions()...))
 		n.Send(wire.PSH|wire.ACK, injector.WithPayload(data))
 		n.Expect(BeSegment(Flags(wire.ACK), AckNum(n.SndNxt), PayloadLen(0)))
 		t.Expect(t.Read(fd2, 100)).To(gm.Equal(data))
@@ -713,19 +647,14 @@ var _ = check([]string{"MUST-7"}, "3.1", "illegal option lengths (0, 1, past the
 var _ = check([]string{"MUST-14"}, "3.7.1", "the MSS option is sent on SYN and SYN,ACK, and a received MSS of 700 bounds the target's segments", injector.Needs{},
 	func(t *injector.T) {
 		lfd := t.Listen(servicePort)
-		c, fd, synack := reqSegOpen(t, lfd, []wire.Option{wire.MSS(700), wire.SACKPermitted{}, wire.Timestamps{}, wire.NOP{}, wire.WindowScale(7)})
+		c, fd, synack := passiveOpen(t, lfd, injector.DefaultWindow, injector.WithOptions(wire.MSS(700), wire.SACKPermitted{}, wire.Timestamps{}, wire.NOP{}, wire.WindowScale(7)))
 		t.Expect(synack).To(BeSegment(HasOptionKind(wire.KindMSS)), "the SYN,ACK")
-		data := reqSegText(4000)
-		t.Write(fd, data)
-		segs, _ := reqSegReceive(t, c, len(data))
-		reqSegPayloadAtMost(t, segs, 700, "the peer's SYN carried MSS 700")
+		reqSegSendAtMost(t, c, fd, 4000, 700, "the peer's SYN carried MSS 700")
 
 		afd := t.Socket()
 		a, syn := reqSegConnect(t, afd, []wire.Option{wire.MSS(700)})
 		t.Expect(syn).To(BeSegment(HasOptionKind(wire.KindMSS)), "the SYN")
-		t.Write(afd, data)
-		segs, _ = reqSegReceive(t, a, len(data))
-		reqSegPayloadAtMost(t, segs, 700, "the peer's SYN,ACK carried MSS 700")
+		reqSegSendAtMost(t, a, afd, 4000, 700, "the peer's SYN,ACK carried MSS 700")
 	})
 
 // Section 3.7.1: without an MSS option from the peer the sender assumes a
@@ -736,18 +665,13 @@ var _ = check([]string{"MUST-15"}, "3.7.1", "without an MSS option the target se
 		mss := reqSegDefaultMSS(t)
 		why := fmt.Sprintf("no MSS option came from the peer, so the send MSS is %d", mss)
 		lfd := t.Listen(servicePort)
-		c, fd, _ := reqSegOpen(t, lfd, nil)
-		data := reqSegText(4000)
-		t.Write(fd, data)
-		segs, got := reqSegReceive(t, c, len(data))
-		reqSegPayloadAtMost(t, segs, mss, why+" (passive open)")
+		c, fd, _ := passiveOpen(t, lfd, injector.DefaultWindow, injector.WithOptions())
+		data, got := reqSegSendAtMost(t, c, fd, 4000, mss, why+" (passive open)")
 		t.Expect(got).To(gm.Equal(data))
 
 		afd := t.Socket()
 		a, _ := reqSegConnect(t, afd, []wire.Option{})
-		t.Write(afd, data)
-		segs, _ = reqSegReceive(t, a, len(data))
-		reqSegPayloadAtMost(t, segs, mss, why+" (active open)")
+		reqSegSendAtMost(t, a, afd, 4000, mss, why+" (active open)")
 	})
 
 // Section 3.7.1: the effective send MSS is the smaller of the peer's MSS
@@ -761,8 +685,8 @@ var _ = check([]string{"MUST-16"}, "3.7.1", "data plus TCP options stay within m
 		mms := reqSegLinkMTU - reqSegIPHeader(t) // MMS_S, no IP options
 		for _, peer := range []int{1000, 9000} {
 			limit := min(peer+20, mms) - 20
-			c, fd, _ := reqSegOpen(t, lfd, []wire.Option{wire.MSS(uint16(peer)), wire.SACKPermitted{}, wire.Timestamps{}, wire.NOP{}, wire.WindowScale(7)})
-			data := reqSegText(5000)
+			c, fd, _ := passiveOpen(t, lfd, injector.DefaultWindow, injector.WithOptions(wire.MSS(uint16(peer)), wire.SACKPermitted{}, wire.Timestamps{}, wire.NOP{}, wire.WindowScale(7)))
+			data := pattern(5000, 'a')
 			t.Write(fd, data)
 			segs, _ := reqSegReceive(t, c, len(data))
 			for _, o := range segs {
@@ -780,22 +704,9 @@ var _ = check([]string{"MUST-16"}, "3.7.1", "data plus TCP options stay within m
 // answers timestamps, its TSval echoed.
 var _ = check([]string{"MUST-64"}, "3.2", "options at odd offsets are parsed: MSS at offset 1 honoured, timestamps at offset 5 echoed", injector.Needs{},
 	func(t *injector.T) {
-		lfd := t.Listen(servicePort)
-		c := t.Dial(servicePort)
-		syn := c.Send(wire.SYN, injector.WithOptions(wire.NOP{}, wire.MSS(700), wire.Timestamps{}, wire.WindowScale(7)))
-		synack := c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
-		if o, ok := synack.Segment.Option(wire.KindTimestamps); ok {
-			ours, _ := syn.Option(wire.KindTimestamps)
-			if o.(wire.Timestamps).Ecr != ours.(wire.Timestamps).Val {
-				t.Fatalf("the SYN,ACK does not echo the TSval %d of the unaligned timestamps option\n  actual    %v", ours.(wire.Timestamps).Val, synack)
-			}
-		}
-		c.Send(wire.ACK)
-		fd := t.Accept(lfd)
-		data := reqSegText(3000)
-		t.Write(fd, data)
-		segs, _ := reqSegReceive(t, c, len(data))
-		reqSegPayloadAtMost(t, segs, 700, "the peer's SYN carried MSS 700 at offset 1")
+		c, fd := reqSegOpenEchoed(t, t.Listen(servicePort), "at offset 5, unaligned",
+			wire.NOP{}, wire.MSS(700), wire.Timestamps{}, wire.WindowScale(7))
+		reqSegSendAtMost(t, c, fd, 3000, 700, "the peer's SYN carried MSS 700 at offset 1")
 	})
 
 // Section 3.2 (MSS option): the MSS option is sent only on segments with
@@ -816,20 +727,28 @@ var _ = check([]string{"MUST-65"}, "3.2", "no segment without SYN carries an MSS
 		}
 	})
 
+// reqSegOptionsSound plays reqSegSession and fails the spec on the first
+// trouble reqSegWalk finds in the options of a segment the target sent:
+// with afterEOL, trouble with the octets after an EOL (MUST-69); without,
+// any other (MUST-68).
+func reqSegOptionsSound(t *injector.T, afterEOL bool) {
+	reqSegSession(t)
+	for _, p := range reqSegTargetPackets(t) {
+		_, trouble := reqSegWalk(p.opts)
+		for _, why := range trouble {
+			if strings.Contains(why, "after EOL") == afterEOL {
+				t.Fatalf("%s\n  actual    %v", why, p)
+			}
+		}
+	}
+}
+
 // Section 3.1 (Options): every option other than EOL and NOP has a length
 // octet, at least two, that keeps the option within the header. Checked on
 // the option bytes of every segment of a session.
 var _ = check([]string{"MUST-68"}, "3.1", "every option the target sends, EOL and NOP aside, has a length that fits the header", injector.Needs{},
 	func(t *injector.T) {
-		reqSegSession(t)
-		for _, p := range reqSegTargetPackets(t) {
-			_, trouble := reqSegWalk(p.opts)
-			for _, why := range trouble {
-				if !strings.Contains(why, "after EOL") {
-					t.Fatalf("%s\n  actual    %v", why, p)
-				}
-			}
-		}
+		reqSegOptionsSound(t, false)
 	})
 
 // Section 3.1 (Options, Padding): the header space after an EOL option is
@@ -837,15 +756,7 @@ var _ = check([]string{"MUST-68"}, "3.1", "every option the target sends, EOL an
 // (a target that never sends EOL passes).
 var _ = check([]string{"MUST-69"}, "3.1", "header octets after an EOL option the target sends are zero", injector.Needs{},
 	func(t *injector.T) {
-		reqSegSession(t)
-		for _, p := range reqSegTargetPackets(t) {
-			_, trouble := reqSegWalk(p.opts)
-			for _, why := range trouble {
-				if strings.Contains(why, "after EOL") {
-					t.Fatalf("%s\n  actual    %v", why, p)
-				}
-			}
-		}
+		reqSegOptionsSound(t, true)
 	})
 
 // Section 3.9.1.1: once segments have been exchanged, the connection keeps
@@ -906,17 +817,17 @@ var _ = check([]string{"MUST-50"}, "3.9.2", "a SYN and data carrying an unknown 
 	func(t *injector.T) {
 		lfd := t.Listen(servicePort)
 		c := t.Dial(servicePort)
-		syn := reqSegBuild(t, c, wire.SYN, reqSegNoTS(), nil)
+		syn := buildSegment(t, c, wire.SYN, reqSegNoTS(), nil)
 		reqSegInjectRaw(t, reqSegWithIPOption(t, reqSegEncode(t, syn)))
-		reqSegSent(c, syn)
+		moveSndNxt(c, syn)
 		c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
 		c.Send(wire.ACK)
 		fd := t.Accept(lfd)
 
 		data := []byte("data under an unknown IP option")
-		s := reqSegBuild(t, c, wire.PSH|wire.ACK, nil, data)
+		s := buildSegment(t, c, wire.PSH|wire.ACK, nil, data)
 		reqSegInjectRaw(t, reqSegWithIPOption(t, reqSegEncode(t, s)))
-		reqSegSent(c, s)
+		moveSndNxt(c, s)
 		c.Expect(BeSegment(Flags(wire.ACK), Seq(1), AckNum(c.SndNxt), PayloadLen(0)))
 		t.Expect(t.Read(fd, 100)).To(gm.Equal(data))
 	})
@@ -936,6 +847,30 @@ func reqSegNoChild(t *injector.T, c *injector.TConn, src, dst netip.Addr) string
 	return ""
 }
 
+// reqSegSYNsIgnored sends a SYN for each of addrs, from a new peer port each
+// and with its IP header changed by spoof, and fails the spec with rule
+// unless the target neither answers nor keeps a connection for any of them.
+// A SYN of the peer's own is then answered.
+func reqSegSYNsIgnored(t *injector.T, addrs []netip.Addr, rule string, spoof func(ip *wire.IP, a netip.Addr)) {
+	var bad []string
+	for _, a := range addrs {
+		c := t.Dial(servicePort)
+		s := buildSegment(t, c, wire.SYN, []wire.Option{wire.MSS(1460)}, nil)
+		spoof(&s.IP, a)
+		injectOn(t, c, s)
+		t.Sleep(reqSegQuiet)
+		if why := reqSegNoChild(t, c, s.IP.Src, s.IP.Dst); why != "" {
+			bad = append(bad, why)
+		}
+	}
+	if len(bad) > 0 {
+		t.Fatalf("%s:\n  %s", rule, strings.Join(bad, "\n  "))
+	}
+	c := t.Dial(servicePort)
+	c.Send(wire.SYN)
+	c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
+}
+
 // Section 3.9.2.3: a SYN addressed to a broadcast or multicast address is
 // discarded silently. The listener is on the wildcard address; the
 // multicast groups include ones the target has joined (all-nodes, the
@@ -943,30 +878,15 @@ func reqSegNoChild(t *injector.T, c *injector.TConn, src, dst netip.Addr) string
 // keeps a connection, while a SYN to its unicast address is answered.
 var _ = check([]string{"MUST-57"}, "3.9.2.3", "a SYN to a broadcast or multicast destination is discarded silently", injector.Needs{},
 	func(t *injector.T) {
-		reqSegListenAny(t, servicePort)
+		listenAny(t, servicePort)
 		dsts := []netip.Addr{netip.MustParseAddr("ff02::1"), netip.MustParseAddr("ff02::1:ff00:1"), netip.MustParseAddr("ff05::1:3")}
 		if !reqSegIs6(t) {
 			local := t.Peer().TargetAddr().As4()
 			local[3] = 255 // both targets' prefix is a /24
 			dsts = []netip.Addr{netip.AddrFrom4(local), netip.MustParseAddr("255.255.255.255"), netip.MustParseAddr("224.0.0.1"), netip.MustParseAddr("239.1.2.3")}
 		}
-		var bad []string
-		for _, dst := range dsts {
-			c := t.Dial(servicePort)
-			s := reqSegBuild(t, c, wire.SYN, []wire.Option{wire.MSS(1460)}, nil)
-			s.IP.Dst = dst
-			reqSegInject(t, s)
-			t.Sleep(reqSegQuiet)
-			if why := reqSegNoChild(t, c, t.Peer().LocalAddr(), dst); why != "" {
-				bad = append(bad, why)
-			}
-		}
-		if len(bad) > 0 {
-			t.Fatalf("a SYN to a broadcast or multicast address must be discarded silently:\n  %s", strings.Join(bad, "\n  "))
-		}
-		c := t.Dial(servicePort)
-		c.Send(wire.SYN)
-		c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
+		reqSegSYNsIgnored(t, dsts, "a SYN to a broadcast or multicast address must be discarded silently",
+			func(ip *wire.IP, dst netip.Addr) { ip.Dst = dst })
 	})
 
 // Section 3.9.2.3: a SYN from an invalid source address (unspecified,
@@ -983,23 +903,8 @@ var _ = check([]string{"MUST-63"}, "3.9.2.3", "a SYN from an invalid source addr
 			srcs = []netip.Addr{netip.IPv4Unspecified(), netip.MustParseAddr("0.1.2.3"), netip.MustParseAddr("255.255.255.255"),
 				netip.AddrFrom4(local), netip.MustParseAddr("224.0.0.1"), netip.MustParseAddr("127.0.0.1")}
 		}
-		var bad []string
-		for _, src := range srcs {
-			c := t.Dial(servicePort)
-			s := reqSegBuild(t, c, wire.SYN, []wire.Option{wire.MSS(1460)}, nil)
-			s.IP.Src = src
-			reqSegInject(t, s)
-			t.Sleep(reqSegQuiet)
-			if why := reqSegNoChild(t, c, src, t.Peer().TargetAddr()); why != "" {
-				bad = append(bad, why)
-			}
-		}
-		if len(bad) > 0 {
-			t.Fatalf("a SYN from an invalid source address must be ignored:\n  %s", strings.Join(bad, "\n  "))
-		}
-		c := t.Dial(servicePort)
-		c.Send(wire.SYN)
-		c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
+		reqSegSYNsIgnored(t, srcs, "a SYN from an invalid source address must be ignored",
+			func(ip *wire.IP, src netip.Addr) { ip.Src = src })
 	})
 
 // Section 3.7.1: a TCP implementation should send an MSS option in every
@@ -1013,10 +918,7 @@ var _ = check([]string{"SHLD-5"}, "3.7.1", "SYN and SYN,ACK carry an MSS option 
 		c.Send(wire.SYN)
 		c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Ack(1), HasOptionKind(wire.KindMSS)))
 
-		fd := t.Socket()
-		t.Expect(t.Sockets().SetNonblock(fd, true)).To(gm.Succeed())
-		a := t.Await()
-		t.Expect(t.Sockets().Connect(t.Context(), fd, a.PeerAddrPort())).To(gm.MatchError(syscall.EINPROGRESS))
+		a := startConnect(t, t.Socket())
 		a.Expect(BeSegment(Flags(wire.SYN), HasOptionKind(wire.KindMSS)))
 	})
 
@@ -1047,14 +949,12 @@ var _ = check([]string{"SHLD-22"}, "3.9.1.9", "the application's Diffserv value 
 			}
 			t.Fatalf("setsockopt(%s, 0x%02x): %v", opt, tos, err)
 		}
-		t.Expect(t.Sockets().SetNonblock(fd, true)).To(gm.Succeed())
-		c := t.Await()
-		t.Expect(t.Sockets().Connect(t.Context(), fd, c.PeerAddrPort())).To(gm.MatchError(syscall.EINPROGRESS))
+		c := startConnect(t, fd)
 		reqSegDSCP(t, c.Expect(BeSegment(Flags(wire.SYN), Seq(0))), tos, "the SYN")
 		c.Send(wire.SYN | wire.ACK)
 		reqSegDSCP(t, c.Expect(BeSegment(Flags(wire.ACK), Seq(1), Ack(1))), tos, "the ACK of the handshake")
 		t.Expect(t.Sockets().SetNonblock(fd, false)).To(gm.Succeed())
-		t.Write(fd, reqSegText(500))
+		t.Write(fd, pattern(500, 'a'))
 		segs, _ := reqSegReceive(t, c, 500)
 		for _, o := range segs {
 			reqSegDSCP(t, o, tos, "a data segment")
@@ -1086,26 +986,24 @@ var _ = check([]string{"SHLD-8"}, "3.8.2", "ECN per RFC 3168: negotiation, ECT d
 		c.Send(wire.ACK)
 		fd := t.Accept(lfd)
 
-		out := reqSegText(1000)
+		out := pattern(1000, 'a')
 		t.Write(fd, out)
 		c.Expect(BeSegment(FlagsInclude(wire.ACK), Seq(1), Payload(out), ECT()))
 		c.Send(wire.ACK)
 
 		// CE on arriving data: ECE on the ACK, and on the next one too.
-		in := reqSegText(100)
+		in := pattern(100, 'a')
 		for i, mark := range []uint8{3, 2} {
-			s := reqSegECN(reqSegBuild(t, c, wire.PSH|wire.ACK, nil, in), mark)
-			reqSegInject(t, s)
-			reqSegSent(c, s)
+			s := reqSegECN(buildSegment(t, c, wire.PSH|wire.ACK, nil, in), mark)
+			injectOn(t, c, s)
 			o := c.Expect(BeSegment(FlagsInclude(wire.ACK), AckNum(c.SndNxt), PayloadLen(0), ECN(0)))
 			if o.Segment.Flags&wire.ECE == 0 {
 				t.Fatalf("ACK %d after data marked CE has no ECE (RFC 3168 section 6.1.3)\n  actual    %v", i+1, o)
 			}
 		}
 		// CWR from the peer ends the echo.
-		s := reqSegECN(reqSegBuild(t, c, wire.PSH|wire.ACK|wire.CWR, nil, in), 2)
-		reqSegInject(t, s)
-		reqSegSent(c, s)
+		s := reqSegECN(buildSegment(t, c, wire.PSH|wire.ACK|wire.CWR, nil, in), 2)
+		injectOn(t, c, s)
 		c.Expect(BeSegment(Flags(wire.ACK), AckNum(c.SndNxt), PayloadLen(0), ECN(0)))
 
 		// ECE on the ACK of new data: the next new data carries CWR.
@@ -1120,9 +1018,7 @@ var _ = check([]string{"SHLD-8"}, "3.8.2", "ECN per RFC 3168: negotiation, ECT d
 			return // the active side cannot be asked to use ECN
 		}
 		afd := t.Socket()
-		t.Expect(t.Sockets().SetNonblock(afd, true)).To(gm.Succeed())
-		a := t.Await()
-		t.Expect(t.Sockets().Connect(t.Context(), afd, a.PeerAddrPort())).To(gm.MatchError(syscall.EINPROGRESS))
+		a := startConnect(t, afd)
 		a.Expect(BeSegment(Flags(wire.SYN|wire.ECE|wire.CWR), Seq(0), ECN(0)))
 		a.Send(wire.SYN|wire.ACK|wire.ECE, injector.WithOptions(wire.MSS(1460)))
 		a.Expect(BeSegment(Flags(wire.ACK), Seq(1), Ack(1), ECN(0)))

@@ -20,7 +20,7 @@ import (
 // section 3.10.7.4, first check: the sequence number (T050–T054). The RST
 // check is in rst.go, the security and SYN checks, with the first ACK
 // checks, in syn_in_sync.go. The helpers of the three files start with
-// "fc" (first checks).
+// "fc" (first checks); those shared more widely are in helpers.go.
 
 // fcStates are the states whose segments go through the checks of
 // section 3.10.7.4: SYN-RECEIVED, then the synchronized ones.
@@ -40,41 +40,6 @@ const fcFar = 1<<30 + 1<<20
 // more than this.
 const fcInside = 100
 
-// fcEach declares specs with decl for each of states: a spec per state,
-// each with its own copy of the state.
-func fcEach(states []state.State, decl func(st state.State)) bool {
-	for _, st := range states {
-		decl(st)
-	}
-	return true
-}
-
-// fcNeeds are the needs of a spec in st: the connection's state, and for
-// a passive child in SYN-RECEIVED its state before accept().
-func fcNeeds(st state.State) injector.Needs {
-	if st == state.SynReceived {
-		return injector.Needs{State: true, SynReceivedState: true}
-	}
-	return withState
-}
-
-// fcFINOutstanding reports whether in st the target's FIN is sent and
-// not yet acknowledged.
-func fcFINOutstanding(st state.State) bool {
-	return st == state.FinWait1 || st == state.Closing || st == state.LastAck
-}
-
-// fcAck is the acknowledgment number the peer sends in st without
-// moving the connection: the target's SND.UNA. Where the target's FIN is
-// outstanding (FIN-WAIT-1, CLOSING, LAST-ACK) that is the FIN's own
-// sequence number, since acknowledging the FIN would change the state.
-func fcAck(r reached, st state.State) seq.Value {
-	if fcFINOutstanding(st) {
-		return r.RcvNxt.Sub(1)
-	}
-	return r.RcvNxt
-}
-
 // fcProbe sends a segment the target must not take in, leaving the
 // peer's SND.NXT where it was, so that later segments and the expected
 // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> stay right.
@@ -83,6 +48,25 @@ func fcProbe(r reached, flags wire.Flags, opts ...injector.SendOption) wire.Segm
 	s := r.Send(flags, opts...)
 	r.SndNxt = nxt
 	return s
+}
+
+// fcChallenged sends a segment the target must not take in (fcProbe) and
+// expects <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> for it, then nothing more; the
+// connection stays in st.
+func fcChallenged(t *injector.T, r reached, st state.State, flags wire.Flags, opts ...injector.SendOption) {
+	want := challengeACK(r.TConn)
+	fcProbe(r, flags, opts...)
+	r.Expect(want)
+	r.quiet(t, 200*time.Millisecond)
+	t.Expect(r.State()).To(BeInState(st))
+}
+
+// fcDropped sends a segment the target must not take in (fcProbe) and checks
+// that it is dropped silently: nothing is sent, the connection stays in st.
+func fcDropped(t *injector.T, r reached, st state.State, flags wire.Flags, opts ...injector.SendOption) {
+	fcProbe(r, flags, opts...)
+	r.quiet(t, 200*time.Millisecond)
+	t.Expect(r.State()).To(BeInState(st))
 }
 
 // fcUndelivered checks that no text is there for the application to
@@ -107,19 +91,6 @@ func fcUndelivered(t *injector.T, r reached, st state.State) {
 	t.Expect(t.Sockets().SetNonblock(r.fd, false)).To(gm.Succeed())
 }
 
-// fcRead reads exactly n bytes from fd.
-func fcRead(t *injector.T, fd, n int) []byte {
-	var out []byte
-	for len(out) < n {
-		b := t.Read(fd, n-len(out))
-		if len(b) == 0 {
-			t.Fatalf("read() hit end of stream after %d of %d bytes", len(out), n)
-		}
-		out = append(out, b...)
-	}
-	return out
-}
-
 // fcText is n bytes of text made of c.
 func fcText(c byte, n int) []byte { return bytes.Repeat([]byte{c}, n) }
 
@@ -128,16 +99,12 @@ func fcText(c byte, n int) []byte { return bytes.Repeat([]byte{c}, n) }
 // RCV.NXT..RCV.NXT+RCV.WND-1): the target answers
 // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, drops the segment and stays where it
 // was. Here the text lies wholly beyond the window.
-var _ = fcEach(fcStates, func(st state.State) {
-	spec("T050", st, "text beyond the receive window draws <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, state unchanged", fcNeeds(st),
+var _ = eachState(fcStates, func(st state.State) {
+	spec("T050", st, "text beyond the receive window draws <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, state unchanged", needsIn(st),
 		func(t *injector.T) {
 			r := reach(t, st)
-			want := challengeACK(r.TConn)
-			fcProbe(r, wire.PSH|wire.ACK, injector.WithSeq(r.SndNxt.Add(fcFar)),
-				injector.WithAck(fcAck(r, st)), injector.WithPayload(fcText('x', 100)))
-			r.Expect(want)
-			r.quiet(t, 200*time.Millisecond)
-			t.Expect(r.State()).To(BeInState(st))
+			fcChallenged(t, r, st, wire.PSH|wire.ACK, injector.WithSeq(r.SndNxt.Add(fcFar)),
+				injector.WithAck(sndUNA(r, st)), injector.WithPayload(fcText('x', 100)))
 			fcUndelivered(t, r, st)
 		})
 })
@@ -145,16 +112,12 @@ var _ = fcEach(fcStates, func(st state.State) {
 // First check, the other side of the window: text wholly before RCV.NXT (an
 // old duplicate, its last octet at RCV.NXT-1) is unacceptable too, and is
 // acknowledged with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and dropped.
-var _ = fcEach(fcStates, func(st state.State) {
-	spec("T050", st, "old duplicate text before RCV.NXT draws <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, state unchanged", fcNeeds(st),
+var _ = eachState(fcStates, func(st state.State) {
+	spec("T050", st, "old duplicate text before RCV.NXT draws <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, state unchanged", needsIn(st),
 		func(t *injector.T) {
 			r := reach(t, st)
-			want := challengeACK(r.TConn)
-			fcProbe(r, wire.PSH|wire.ACK, injector.WithSeq(r.SndNxt.Sub(100)),
-				injector.WithAck(fcAck(r, st)), injector.WithPayload(fcText('o', 100)))
-			r.Expect(want)
-			r.quiet(t, 200*time.Millisecond)
-			t.Expect(r.State()).To(BeInState(st))
+			fcChallenged(t, r, st, wire.PSH|wire.ACK, injector.WithSeq(r.SndNxt.Sub(100)),
+				injector.WithAck(sndUNA(r, st)), injector.WithPayload(fcText('o', 100)))
 			fcUndelivered(t, r, st)
 		})
 })
@@ -164,13 +127,11 @@ var _ = fcEach(fcStates, func(st state.State) {
 // acknowledgment should be sent in reply (unless the RST bit is set, if so
 // drop the segment and return)"; RFC 5961 section 3.2 likewise for a reset
 // outside the window). Here the reset lies far beyond the window.
-var _ = fcEach(fcStates, func(st state.State) {
-	spec("T051", st, "RST beyond the receive window is dropped silently, state unchanged", fcNeeds(st),
+var _ = eachState(fcStates, func(st state.State) {
+	spec("T051", st, "RST beyond the receive window is dropped silently, state unchanged", needsIn(st),
 		func(t *injector.T) {
 			r := reach(t, st)
-			fcProbe(r, wire.RST, injector.WithSeq(r.SndNxt.Add(fcFar)))
-			r.quiet(t, 200*time.Millisecond)
-			t.Expect(r.State()).To(BeInState(st))
+			fcDropped(t, r, st, wire.RST, injector.WithSeq(r.SndNxt.Add(fcFar)))
 		})
 })
 
@@ -178,13 +139,11 @@ var _ = fcEach(fcStates, func(st state.State) {
 // number of the peer's last octet, its FIN where one was sent) fails the
 // zero-length test SEG.SEQ = RCV.NXT of a closed window and
 // RCV.NXT =< SEG.SEQ of an open one, so it is dropped silently too.
-var _ = fcEach(fcStates, func(st state.State) {
-	spec("T051", st, "RST at RCV.NXT-1, just left of the window, is dropped silently, state unchanged", fcNeeds(st),
+var _ = eachState(fcStates, func(st state.State) {
+	spec("T051", st, "RST at RCV.NXT-1, just left of the window, is dropped silently, state unchanged", needsIn(st),
 		func(t *injector.T) {
 			r := reach(t, st)
-			fcProbe(r, wire.RST, injector.WithSeq(r.SndNxt.Sub(1)))
-			r.quiet(t, 200*time.Millisecond)
-			t.Expect(r.State()).To(BeInState(st))
+			fcDropped(t, r, st, wire.RST, injector.WithSeq(r.SndNxt.Sub(1)))
 		})
 })
 
@@ -240,13 +199,11 @@ func fcZeroWindow(t *injector.T, st state.State) reached {
 // exactly RCV.NXT is acceptable, and its RST and ACK must still be processed
 // (section 3.4, MUST-66). An RST there resets the connection, with nothing
 // sent.
-var _ = fcEach(fcReceiving, func(st state.State) {
+var _ = eachState(fcReceiving, func(st state.State) {
 	spec("T052", st, "zero window: RST at RCV.NXT is still processed, CLOSED", withState,
 		func(t *injector.T) {
 			r := fcZeroWindow(t, st)
-			r.Send(wire.RST)
-			r.ExpectNothing(200 * time.Millisecond)
-			t.Expect(r.State()).To(BeInState(state.Closed))
+			drawsNothing(t, r, state.Closed, wire.RST)
 		}, "MUST-66")
 })
 
@@ -256,20 +213,18 @@ var _ = fcEach(fcReceiving, func(st state.State) {
 var _ = spec("T052", state.FinWait1, "zero window: an ACK at RCV.NXT is still processed, its ACK of the FIN gives FIN-WAIT-2", withState,
 	func(t *injector.T) {
 		r := fcZeroWindow(t, state.FinWait1)
-		r.Send(wire.ACK) // SEG.SEQ = RCV.NXT, SEG.ACK = SND.NXT
-		r.ExpectNothing(200 * time.Millisecond)
-		t.Expect(r.State()).To(BeInState(state.FinWait2))
+		drawsNothing(t, r, state.FinWait2, wire.ACK) // SEG.SEQ = RCV.NXT, SEG.ACK = SND.NXT
 	}, "MUST-66")
 
 // With the window closed, a segment with text is never acceptable (Table 6,
 // SEG.LEN > 0 and RCV.WND = 0): it draws <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>,
 // still with a zero window, and is not taken in.
-var _ = fcEach(fcReceiving, func(st state.State) {
+var _ = eachState(fcReceiving, func(st state.State) {
 	spec("T052", st, "zero window: text at RCV.NXT draws <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and is not taken", withState,
 		func(t *injector.T) {
 			r := fcZeroWindow(t, st)
 			want := BeSegment(Flags(wire.ACK), SeqNum(r.RcvNxt), AckNum(r.SndNxt), Window(0), PayloadLen(0))
-			fcProbe(r, wire.PSH|wire.ACK, injector.WithAck(fcAck(r, st)), injector.WithPayload(fcText('w', 100)))
+			fcProbe(r, wire.PSH|wire.ACK, injector.WithAck(sndUNA(r, st)), injector.WithPayload(fcText('w', 100)))
 			r.Expect(want)
 			r.quiet(t, 200*time.Millisecond)
 			t.Expect(r.State()).To(BeInState(st))
@@ -285,53 +240,41 @@ var _ = fcEach(fcReceiving, func(st state.State) {
 // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> is allowed (MAY-13; RFC 5681 section
 // 4.2 recommends it). When the gap is filled both are acknowledged at once
 // and delivered in order.
-var _ = fcEach(fcReceiving, func(st state.State) {
+var _ = eachState(fcReceiving, func(st state.State) {
 	spec("T053", st, "out-of-order text is held: a duplicate ACK at most, then one ACK covering both once the gap fills", withState,
 		func(t *injector.T) {
 			r := reach(t, st)
-			ack := fcAck(r, st)
+			ack := sndUNA(r, st)
 			first, second := fcText('a', 100), fcText('b', 100)
 			start := r.SndNxt
 			r.Send(wire.PSH|wire.ACK, injector.WithSeq(start.Add(100)), injector.WithAck(ack), injector.WithPayload(second))
 			t.Sleep(50 * time.Millisecond)
 			r.skipRetransmissions(t)
-			if fcReplied(t, r) {
+			if replied(t, r.TConn) {
 				// MAY-13: an immediate ACK still asks for RCV.NXT.
 				r.Expect(BeSegment(Flags(wire.ACK), SeqNum(r.RcvNxt), AckNum(start), PayloadLen(0)))
 			}
 			t.Expect(r.State()).To(BeInState(st))
 			r.Send(wire.PSH|wire.ACK, injector.WithSeq(start), injector.WithAck(ack), injector.WithPayload(first))
 			r.Expect(BeSegment(Flags(wire.ACK), SeqNum(r.RcvNxt), AckNum(start.Add(200)), PayloadLen(0)))
-			t.Expect(fcRead(t, r.fd, 200)).To(gm.Equal(append(first, second...)))
+			t.Expect(readFull(t, r.fd, 200)).To(gm.Equal(append(first, second...)))
 			t.Expect(r.State()).To(BeInState(st))
 		}, "SHLD-31", "MAY-13")
 })
-
-// fcReplied reports whether the target has sent anything on r that no
-// Expect consumed yet.
-func fcReplied(t *injector.T, r reached) bool {
-	for _, a := range t.Peer().Pending() {
-		s := a.Segment
-		if a.Err != nil || (s.IP.Src == t.Peer().TargetAddr() && s.SrcPort == r.TargetPort && s.DstPort == r.PeerPort) {
-			return true
-		}
-	}
-	return false
-}
 
 // First check, a segment straddling RCV.NXT: its first octets are old, the
 // rest new. It is acceptable (its last octet lies in the window); the
 // target trims it to the octets from RCV.NXT on, acknowledges those and
 // delivers only them.
-var _ = fcEach(fcReceiving, func(st state.State) {
+var _ = eachState(fcReceiving, func(st state.State) {
 	spec("T054", st, "text straddling RCV.NXT: only the new part is taken and acknowledged", withState,
 		func(t *injector.T) {
 			r := reach(t, st)
-			ack := fcAck(r, st)
+			ack := sndUNA(r, st)
 			old, fresh := fcText('o', 50), fcText('n', 50)
 			r.Send(wire.PSH|wire.ACK, injector.WithAck(ack), injector.WithPayload(old))
 			r.Expect(BeSegment(Flags(wire.ACK), SeqNum(r.RcvNxt), AckNum(r.SndNxt), PayloadLen(0)))
-			t.Expect(fcRead(t, r.fd, 50)).To(gm.Equal(old))
+			t.Expect(readFull(t, r.fd, 50)).To(gm.Equal(old))
 			// The old 50 octets again, then 50 new ones.
 			r.Send(wire.PSH|wire.ACK, injector.WithSeq(r.SndNxt.Sub(50)), injector.WithAck(ack),
 				injector.WithPayload(append(append([]byte(nil), old...), fresh...)))

@@ -20,25 +20,25 @@ import (
 
 // Third check: IP security options (RFC 1108, the compartment of RFC 791)
 // are obsolete and no target under test carries them.
-var _ = fcEach(synchronized, func(st state.State) {
+var _ = eachState(synchronized, func(st state.State) {
 	spec("T065", st, "security/compartment mismatch", withState,
 		func(t *injector.T) {
 			t.Skipf("IP security options (RFC 1108) are obsolete and not modelled: no stack under test implements them, so no security level or compartment can mismatch")
 		})
 })
 
-// fcSYN sends the SYN of the fourth check: a plain SYN at exactly RCV.NXT,
+// fcSYNOptions are those of the SYN of the fourth check: a plain SYN at exactly RCV.NXT,
 // in the window, as from a peer that restarted and picked that ISN. It
 // carries the connection's timestamps, except in TIME-WAIT: there a SYN
 // whose timestamp is newer opens a new incarnation (RFC 6191, T071), so it
 // goes without one, and since its sequence number is not above RCV.NXT
 // nothing allows a reopening (RFC 9293 section 3.6.1, MAY-2, T072).
-func fcSYN(r reached, st state.State) {
+func fcSYNOptions(r reached, st state.State) []injector.SendOption {
 	opts := []injector.SendOption{injector.WithSeq(r.SndNxt)}
 	if st == state.TimeWait {
 		opts = append(opts, injector.WithoutTimestamp())
 	}
-	fcProbe(r, wire.SYN, opts...)
+	return opts
 }
 
 // Fourth check, with RFC 5961 section 4.2: a SYN in a synchronized state,
@@ -46,26 +46,22 @@ func fcSYN(r reached, st state.State) {
 // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and is dropped; the connection stays.
 // RFC 9293 keeps this for TIME-WAIT as well, except for a SYN whose
 // timestamp meets RFC 6191's test.
-var _ = fcEach(synchronized, func(st state.State) {
+var _ = eachState(synchronized, func(st state.State) {
 	spec("T069", st, "SYN at RCV.NXT draws a challenge ACK, state unchanged", withState,
 		func(t *injector.T) {
 			r := reach(t, st)
-			want := challengeACK(r.TConn)
-			fcSYN(r, st)
-			r.Expect(want)
-			r.quiet(t, 200*time.Millisecond)
-			t.Expect(r.State()).To(BeInState(st))
+			fcChallenged(t, r, st, wire.SYN, fcSYNOptions(r, st)...)
 		})
 })
 
 // Fourth check without RFC 5961 (RFC 793 page 71): a SYN in the window is
 // an error; the target sends a reset (its form is not specified), flushes
 // the queues, tells the user "connection reset" and goes to CLOSED.
-var _ = fcEach(synchronized, func(st state.State) {
+var _ = eachState(synchronized, func(st state.State) {
 	spec("T070", st, "in-window SYN (no RFC 5961): RST sent, CLOSED", withState,
 		func(t *injector.T) {
 			r := reach(t, st)
-			fcSYN(r, st)
+			fcProbe(r, wire.SYN, fcSYNOptions(r, st)...)
 			r.Expect(BeSegment(FlagsInclude(wire.RST), PayloadLen(0)))
 			r.ExpectNothing(200 * time.Millisecond)
 			t.Expect(r.State()).To(BeInState(state.Closed))
@@ -83,7 +79,7 @@ var _ = fcEach(synchronized, func(st state.State) {
 // the old RCV.NXT, so only the timestamp can justify it. The target answers
 // <SEQ=ISS'><ACK=SEG.SEQ+1><CTL=SYN,ACK> and the connection is in
 // SYN-RECEIVED.
-var _ = spec("T071", state.TimeWait, "SYN with a newer timestamp, below RCV.NXT: a new incarnation, SYN,ACK, SYN-RECEIVED", fcNeeds(state.SynReceived),
+var _ = spec("T071", state.TimeWait, "SYN with a newer timestamp, below RCV.NXT: a new incarnation, SYN,ACK, SYN-RECEIVED", withSynReceivedState,
 	func(t *injector.T) {
 		r := reach(t, state.TimeWait)
 		t.Sleep(10 * time.Millisecond) // the peer's timestamp clock moves on
@@ -99,7 +95,7 @@ var _ = spec("T071", state.TimeWait, "SYN with a newer timestamp, below RCV.NXT:
 // being its FIN, SND.NXT-1). The target answers
 // <SEQ=ISS'><ACK=SEG.SEQ+1><CTL=SYN,ACK> and the connection is in
 // SYN-RECEIVED.
-var _ = spec("T072", state.TimeWait, "SYN without timestamps above RCV.NXT: SYN,ACK with ISS' above the old SND.NXT, SYN-RECEIVED", fcNeeds(state.SynReceived),
+var _ = spec("T072", state.TimeWait, "SYN without timestamps above RCV.NXT: SYN,ACK with ISS' above the old SND.NXT, SYN-RECEIVED", withSynReceivedState,
 	func(t *injector.T) {
 		r := reach(t, state.TimeWait)
 		oldSndNxt := r.RcvNxt          // the target's SND.NXT, as the peer sees it
@@ -115,13 +111,11 @@ var _ = spec("T072", state.TimeWait, "SYN without timestamps above RCV.NXT: SYN,
 // Fifth check, first test: a segment without ACK (nor RST, nor SYN) is
 // dropped, even with text in the window; nothing is sent and no text is
 // delivered.
-var _ = fcEach(fcStates, func(st state.State) {
-	spec("T073", st, "text at RCV.NXT without ACK is dropped silently, state unchanged", fcNeeds(st),
+var _ = eachState(fcStates, func(st state.State) {
+	spec("T073", st, "text at RCV.NXT without ACK is dropped silently, state unchanged", needsIn(st),
 		func(t *injector.T) {
 			r := reach(t, st)
-			fcProbe(r, wire.PSH, injector.WithPayload(fcText('q', 100)))
-			r.quiet(t, 200*time.Millisecond)
-			t.Expect(r.State()).To(BeInState(st))
+			fcDropped(t, r, st, wire.PSH, injector.WithPayload(fcText('q', 100)))
 			fcUndelivered(t, r, st)
 		})
 })
@@ -132,15 +126,11 @@ var _ = fcEach(fcStates, func(st state.State) {
 // discarded, not delivered, and an ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
 // is sent back. SYN-RECEIVED is not among these states: there an
 // unacceptable ACK draws a reset (T076).
-var _ = fcEach(synchronized, func(st state.State) {
+var _ = eachState(synchronized, func(st state.State) {
 	spec("T074", st, "text whose ACK lies below SND.UNA - MAX.SND.WND draws <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, not delivered", withState,
 		func(t *injector.T) {
 			r := reach(t, st)
-			want := challengeACK(r.TConn)
-			fcProbe(r, wire.PSH|wire.ACK, injector.WithAck(fcAck(r, st).Sub(1<<30)), injector.WithPayload(fcText('m', 100)))
-			r.Expect(want)
-			r.quiet(t, 200*time.Millisecond)
-			t.Expect(r.State()).To(BeInState(st))
+			fcChallenged(t, r, st, wire.PSH|wire.ACK, injector.WithAck(sndUNA(r, st).Sub(1<<30)), injector.WithPayload(fcText('m', 100)))
 			fcUndelivered(t, r, st)
 		}, "MAY-12")
 })

@@ -18,67 +18,30 @@ import (
 // in order: sequence number (first), RST (second), security (third), SYN
 // (fourth), ACK (fifth). Where the connection came from matters (MUST-11): a
 // passive one (from LISTEN, reach(t, state.SynReceived)) falls back to
-// LISTEN, an active one (simultaneous open, synReceivedActive) is refused.
-
-// synReceivedPassive are the needs of a spec on a passive child, whose
-// state the target must tell before accept().
-var synReceivedPassive = injector.Needs{State: true, SynReceivedState: true}
-
-// synReceivedActive reaches SYN-RECEIVED by simultaneous open (RFC 9293
-// section 3.5, Figure 7): the target's connect() sent its SYN, the peer's SYN
-// without ACK crosses it, and the target answers
-// <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. The peer's SYN is not yet
-// acknowledged by the peer's side: SND.UNA=ISS, SND.NXT=ISS+1, RCV.NXT=IRS+1.
-func synReceivedActive(t *injector.T) reached {
-	r := reach(t, state.SynSent)
-	r.Send(wire.SYN)
-	r.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1), PayloadLen(0)))
-	t.Expect(r.State()).To(BeInState(state.SynReceived))
-	return r
-}
+// LISTEN, an active one (simultaneous open, simultaneousOpen) is refused.
 
 // synReceivedGone checks that a passive child is gone (its tuple has no
 // connection) while the listener goes on listening and accepting: a new
 // connection completes, and accept() returns it rather than the old one.
 func synReceivedGone(t *injector.T, r reached) {
-	t.Expect(r.State()).To(gm.Or(BeInState(state.Closed), BeInState(state.Unknown)),
+	t.Expect(r.State()).To(noConnection(),
 		"the half-open connection must be dropped")
 	t.Expect(t.ListenerState(servicePort)).To(BeInState(state.Listen))
-	c := t.Dial(servicePort)
-	c.Send(wire.SYN)
-	c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
-	c.Send(wire.ACK)
-	fd := t.Accept(r.lfd)
-	remote, err := t.Sockets().RemoteAddr(fd)
-	t.Expect(err).To(gm.Succeed())
-	t.Expect(remote).To(gm.Equal(c.PeerAddrPort()), "accept() must return the new connection, not the reset one")
-}
-
-// synReceivedReplied reports whether the target has sent anything on c that
-// no Expect consumed yet.
-func synReceivedReplied(t *injector.T, c *injector.TConn) bool {
-	for _, a := range t.Peer().Pending() {
-		s := a.Segment
-		if a.Err == nil && s.IP.Src == t.Peer().TargetAddr() && s.SrcPort == c.TargetPort && s.DstPort == c.PeerPort {
-			return true
-		}
-	}
-	return false
+	c, fd, _ := passiveOpen(t, r.lfd, injector.DefaultWindow)
+	connectedTo(t, fd, c, "accept() must return the new connection, not the reset one")
 }
 
 // synReceivedConnected checks that the target's connect() succeeded.
 func synReceivedConnected(t *injector.T, r reached) {
 	t.Expect(t.Sockets().GetsockoptInt(r.fd, syscall.SOL_SOCKET, syscall.SO_ERROR)).To(gm.Equal(0))
-	remote, err := t.Sockets().RemoteAddr(r.fd)
-	t.Expect(err).To(gm.Succeed())
-	t.Expect(remote).To(gm.Equal(r.PeerAddrPort()))
+	connectedTo(t, r.fd, r.TConn)
 }
 
 // Second check, passive: an acceptable reset (SEG.SEQ=RCV.NXT, which also
 // satisfies RFC 5961 section 3) returns the connection to LISTEN without
 // telling the user; the SYN,ACK is no longer retransmitted and the listener
 // keeps accepting.
-var _ = spec("T058", state.SynReceived, "RST from a passive open: back to LISTEN, the listener keeps accepting", synReceivedPassive,
+var _ = spec("T058", state.SynReceived, "RST from a passive open: back to LISTEN, the listener keeps accepting", withSynReceivedState,
 	func(t *injector.T) {
 		r := reach(t, state.SynReceived)
 		r.Send(wire.RST) // SEG.SEQ = RCV.NXT = IRS+1
@@ -91,10 +54,8 @@ var _ = spec("T058", state.SynReceived, "RST from a passive open: back to LISTEN
 // is deleted (CLOSED).
 var _ = spec("T059", state.SynReceived, "RST after a simultaneous open: CLOSED, connect() fails with ECONNREFUSED", withState,
 	func(t *injector.T) {
-		r := synReceivedActive(t)
-		r.Send(wire.RST) // SEG.SEQ = RCV.NXT = IRS+1
-		r.ExpectNothing(200 * time.Millisecond)
-		t.Expect(r.State()).To(BeInState(state.Closed))
+		r := simultaneousOpen(t, synACK)
+		drawsNothing(t, r, state.Closed, wire.RST) // SEG.SEQ = RCV.NXT = IRS+1
 		t.Expect(t.Sockets().GetsockoptInt(r.fd, syscall.SOL_SOCKET, syscall.SO_ERROR)).To(gm.Equal(int(syscall.ECONNREFUSED)),
 			"RFC 9293 section 3.10.7.4: signal the user \"connection refused\"")
 	}, "MUST-11")
@@ -109,7 +70,7 @@ var _ = spec("T064", state.SynReceived, "security/compartment mismatch", withSta
 // Fourth check, passive: a SYN that passes the sequence check (here
 // SEG.SEQ=RCV.NXT, not a retransmission of the first SYN) returns the
 // connection to LISTEN. RFC 9293 sends nothing here; RFC 793 sent a reset.
-var _ = spec("T066", state.SynReceived, "in-window SYN on a passive open: nothing sent, back to LISTEN", synReceivedPassive,
+var _ = spec("T066", state.SynReceived, "in-window SYN on a passive open: nothing sent, back to LISTEN", withSynReceivedState,
 	func(t *injector.T) {
 		r := reach(t, state.SynReceived)
 		r.Send(wire.SYN) // SEG.SEQ = RCV.NXT = IRS+1
@@ -123,7 +84,7 @@ var _ = spec("T066", state.SynReceived, "in-window SYN on a passive open: nothin
 // stays; one without resets an in-window SYN and closes (the RFC 793 rule).
 var _ = spec("T067", state.SynReceived, "in-window SYN after a simultaneous open: as in the synchronized states", withState,
 	func(t *injector.T) {
-		r := synReceivedActive(t)
+		r := simultaneousOpen(t, synACK)
 		switch p := t.Profile(); {
 		case p.Follows("rfc5961"):
 			r.Send(wire.SYN) // SEG.SEQ = RCV.NXT = IRS+1
@@ -152,10 +113,10 @@ var _ = spec("T067", state.SynReceived, "in-window SYN after a simultaneous open
 // Figure 7) sends when the target's SYN,ACK comes again.
 var _ = spec("T068", state.SynReceived, "SYN,ACK after a simultaneous open: ESTABLISHED (Figure 7), connect() succeeds", withState,
 	func(t *injector.T) {
-		r := synReceivedActive(t)
+		r := simultaneousOpen(t, synACK)
 		r.Send(wire.SYN|wire.ACK, injector.WithSeq(r.ISN)) // IRS again; ack ISS+1
 		t.Sleep(200 * time.Millisecond)
-		acked := synReceivedReplied(t, r.TConn)
+		acked := replied(t, r.TConn)
 		if acked {
 			r.Expect(BeSegment(Flags(wire.ACK), Seq(1), Ack(1), PayloadLen(0)))
 		}
@@ -171,27 +132,20 @@ var _ = spec("T068", state.SynReceived, "SYN,ACK after a simultaneous open: ESTA
 // Fifth check, passive: an acceptable ACK (SND.UNA < SEG.ACK =< SND.NXT)
 // completes the handshake: ESTABLISHED, nothing to send, and accept()
 // returns the connection.
-var _ = spec("T075", state.SynReceived, "acceptable ACK on a passive open: ESTABLISHED, accept() returns it", synReceivedPassive,
+var _ = spec("T075", state.SynReceived, "acceptable ACK on a passive open: ESTABLISHED, accept() returns it", withSynReceivedState,
 	func(t *injector.T) {
 		r := reach(t, state.SynReceived)
-		r.Send(wire.ACK) // SEG.ACK = ISS+1 = SND.NXT
-		r.ExpectNothing(200 * time.Millisecond)
-		t.Expect(r.State()).To(BeInState(state.Established))
+		drawsNothing(t, r, state.Established, wire.ACK) // SEG.ACK = ISS+1 = SND.NXT
 		t.Expect(t.ListenerState(servicePort)).To(BeInState(state.Listen))
-		fd := t.Accept(r.lfd)
-		remote, err := t.Sockets().RemoteAddr(fd)
-		t.Expect(err).To(gm.Succeed())
-		t.Expect(remote).To(gm.Equal(r.PeerAddrPort()))
+		connectedTo(t, t.Accept(r.lfd), r.TConn)
 	})
 
 // Fifth check, active (simultaneous open, Figure 7 with a separate ACK): an
 // acceptable ACK completes the handshake and connect() succeeds.
 var _ = spec("T075", state.SynReceived, "acceptable ACK after a simultaneous open: ESTABLISHED, connect() succeeds", withState,
 	func(t *injector.T) {
-		r := synReceivedActive(t)
-		r.Send(wire.ACK) // SEQ = IRS+1, SEG.ACK = ISS+1 = SND.NXT
-		r.ExpectNothing(200 * time.Millisecond)
-		t.Expect(r.State()).To(BeInState(state.Established))
+		r := simultaneousOpen(t, synACK)
+		drawsNothing(t, r, state.Established, wire.ACK) // SEQ = IRS+1, SEG.ACK = ISS+1 = SND.NXT
 		synReceivedConnected(t, r)
 	}, "MUST-10")
 
@@ -200,7 +154,7 @@ var _ = spec("T075", state.SynReceived, "acceptable ACK after a simultaneous ope
 // half-open for a valid ACK (section 3.5.2, case 2). The ACKs lie within
 // MAX.SND.WND below SND.UNA, so RFC 5961 section 5 sends no challenge ACK
 // for them (that is T074).
-var _ = spec("T076", state.SynReceived, "unacceptable ACK on a passive open: <SEQ=SEG.ACK><CTL=RST>, SYN-RECEIVED", synReceivedPassive,
+var _ = spec("T076", state.SynReceived, "unacceptable ACK on a passive open: <SEQ=SEG.ACK><CTL=RST>, SYN-RECEIVED", withSynReceivedState,
 	func(t *injector.T) {
 		r := reach(t, state.SynReceived)
 		for _, below := range []seq.Size{1000, 0} {
@@ -218,7 +172,7 @@ var _ = spec("T076", state.SynReceived, "unacceptable ACK on a passive open: <SE
 // which asks SND.UNA < SEG.ACK (RFC 793 allowed SND.UNA =< SEG.ACK).
 var _ = spec("T076", state.SynReceived, "unacceptable ACK after a simultaneous open: <SEQ=SEG.ACK><CTL=RST>, SYN-RECEIVED", withState,
 	func(t *injector.T) {
-		r := synReceivedActive(t)
+		r := simultaneousOpen(t, synACK)
 		for _, below := range []seq.Size{1000, 0} {
 			segAck := r.TargetISS.Sub(below)
 			r.Send(wire.ACK, injector.WithAck(segAck))

@@ -224,42 +224,6 @@ func (e anySegment) String() string {
 	return strings.Join(parts, " or ")
 }
 
-// connectWith starts an active open on a socket set up by setup, and
-// returns the connection in SYN-SENT and when the SYN left.
-func connectWith(t *injector.T, setup func(fd int)) (reached, time.Duration) {
-	fd := t.Socket()
-	if setup != nil {
-		setup(fd)
-	}
-	t.Expect(t.Sockets().SetNonblock(fd, true)).To(gm.Succeed())
-	c := t.Await()
-	t.Expect(t.Sockets().Connect(t.Context(), fd, c.PeerAddrPort())).To(gm.MatchError(syscall.EINPROGRESS))
-	o := c.Expect(BeSegment(Flags(wire.SYN), Seq(0), PayloadLen(0)))
-	t.Expect(c.State()).To(BeInState(state.SynSent))
-	return reached{TConn: c, fd: fd, lfd: -1}, o.At
-}
-
-// synReceived listens, set up by setup, takes the peer's SYN and returns the
-// connection in SYN-RECEIVED and when the SYN,ACK left.
-func synReceived(t *injector.T, setup func(lfd int)) (reached, time.Duration) {
-	lfd := t.Listen(servicePort)
-	if setup != nil {
-		setup(lfd)
-	}
-	c := t.Dial(servicePort)
-	c.Send(wire.SYN)
-	o := c.Expect(synACK)
-	t.Expect(c.State()).To(BeInState(state.SynReceived))
-	return reached{TConn: c, fd: -1, lfd: lfd}, o.At
-}
-
-var (
-	// synSeg is <SEQ=ISS><CTL=SYN>, first sent or retransmitted.
-	synSeg = BeSegment(Flags(wire.SYN), Seq(0), PayloadLen(0))
-	// synACK is <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
-	synACK = BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1), PayloadLen(0))
-)
-
 // retransmitting are the states in which something the target sent after
 // the handshake can wait for acknowledgment (RFC 9293 section 3.10.8): data
 // in ESTABLISHED and CLOSE-WAIT, the FIN in FIN-WAIT-1, CLOSING and
@@ -313,25 +277,22 @@ func outstanding(t *injector.T, st state.State, setup func(fd int)) (reached, ti
 // is sent is not specified. (In SYN-SENT nothing has been handed to TCP yet:
 // giving up there is R2's, T105. LISTEN, SYN-RECEIVED before accept,
 // FIN-WAIT-2 and TIME-WAIT have nothing outstanding.)
-var _ = func() bool {
+var _ = eachState(retransmitting, func(st state.State) {
 	const userTimeout = 500 * time.Millisecond
-	for _, st := range retransmitting {
-		spec("T101", st, "user timeout (500 ms) expires with data or FIN unacknowledged: CLOSED, ETIMEDOUT", withState,
-			func(t *injector.T) {
-				r, t0, _ := outstanding(t, st, func(fd int) {
-					setKnob(t, fd, syscall.IPPROTO_TCP, tcpUserTimeout, int(userTimeout/time.Millisecond), "TCP_USER_TIMEOUT")
-				})
-				// Retransmissions before the timeout are allowed, and
-				// a reset at it; neither is checked.
-				margin := 2 * t.Peer().Tolerance
-				sleepUntil(t, t0+userTimeout-margin)
-				t.Expect(r.State()).To(BeInState(st), "before the user timeout")
-				sleepUntil(t, t0+userTimeout+margin)
-				timedOut(t, r, fmt.Sprintf("%v after the first transmission, the user timeout being %v", t.Peer().Elapsed()-t0, userTimeout))
+	spec("T101", st, "user timeout (500 ms) expires with data or FIN unacknowledged: CLOSED, ETIMEDOUT", withState,
+		func(t *injector.T) {
+			r, t0, _ := outstanding(t, st, func(fd int) {
+				setKnob(t, fd, syscall.IPPROTO_TCP, tcpUserTimeout, int(userTimeout/time.Millisecond), "TCP_USER_TIMEOUT")
 			})
-	}
-	return true
-}()
+			// Retransmissions before the timeout are allowed, and
+			// a reset at it; neither is checked.
+			margin := 2 * t.Peer().Tolerance
+			sleepUntil(t, t0+userTimeout-margin)
+			t.Expect(r.State()).To(BeInState(st), "before the user timeout")
+			sleepUntil(t, t0+userTimeout+margin)
+			timedOut(t, r, fmt.Sprintf("%v after the first transmission, the user timeout being %v", t.Peer().Elapsed()-t0, userTimeout))
+		})
+})
 
 // T102, RETRANSMISSION TIMEOUT in SYN-SENT (RFC 9293 section 3.10.8; RFC
 // 6298): an unacknowledged SYN is sent again when the timer expires. With no
@@ -339,8 +300,8 @@ var _ = func() bool {
 // 2.1).
 var _ = spec("T102", state.SynSent, "SYN retransmitted when the initial RTO of 1 s expires", withState,
 	func(t *injector.T) {
-		r, t0 := connectWith(t, nil)
-		initialRTO(t, r.TConn, t0, 1, synSeg)
+		r, first := activeOpen(t, nil, synSeg)
+		initialRTO(t, r.TConn, first.At, 1, synSeg)
 		t.Expect(r.State()).To(BeInState(state.SynSent))
 	})
 
@@ -348,8 +309,8 @@ var _ = spec("T102", state.SynSent, "SYN retransmitted when the initial RTO of 1
 // +1, +3, +7, +15, +31 and +63 s.
 var _ = spec("T102", state.SynSent, "SYN retransmissions back off: +1, +3, +7, +15, +31, +63 s", virtualTime,
 	func(t *injector.T) {
-		r, t0 := connectWith(t, nil)
-		initialRTO(t, r.TConn, t0, 6, synSeg)
+		r, first := activeOpen(t, nil, synSeg)
+		initialRTO(t, r.TConn, first.At, 6, synSeg)
 		t.Expect(r.State()).To(BeInState(state.SynSent))
 	})
 
@@ -357,10 +318,10 @@ var _ = spec("T102", state.SynSent, "SYN retransmissions back off: +1, +3, +7, +
 // unacknowledged SYN,ACK is sent again, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>,
 // first after the initial RTO of 1 s (RFC 6298 section 2.1).
 var _ = spec("T103", state.SynReceived, "SYN,ACK retransmitted when the initial RTO of 1 s expires",
-	injector.Needs{State: true, SynReceivedState: true},
+	withSynReceivedState,
 	func(t *injector.T) {
-		r, t0 := synReceived(t, nil)
-		initialRTO(t, r.TConn, t0, 1, synACK)
+		r, first := halfOpen(t, nil, synACK)
+		initialRTO(t, r.TConn, first.At, 1, synACK)
 		t.Expect(r.State()).To(BeInState(state.SynReceived))
 	})
 
@@ -368,8 +329,8 @@ var _ = spec("T103", state.SynReceived, "SYN,ACK retransmitted when the initial 
 var _ = spec("T103", state.SynReceived, "SYN,ACK retransmissions back off: +1, +3, +7, +15, +31 s",
 	injector.Needs{State: true, SynReceivedState: true, VirtualTime: true},
 	func(t *injector.T) {
-		r, t0 := synReceived(t, nil)
-		initialRTO(t, r.TConn, t0, 5, synACK)
+		r, first := halfOpen(t, nil, synACK)
+		initialRTO(t, r.TConn, first.At, 5, synACK)
 		t.Expect(r.State()).To(BeInState(state.SynReceived))
 	})
 
@@ -381,18 +342,15 @@ var _ = spec("T103", state.SynReceived, "SYN,ACK retransmissions back off: +1, +
 // successive gaps; the first retransmission may be a tail loss probe (RFC
 // 8985 section 7) sent before the RTO, so the doubling is checked from the
 // second gap on. The state does not change.
-var _ = func() bool {
-	for _, st := range retransmitting {
-		spec("T104", st, "the first unacknowledged segment is retransmitted, the timer doubling each time", withState,
-			func(t *injector.T) {
-				r, t0, m := outstanding(t, st, nil)
-				at := retransmissions(t, r.TConn, t0, 4, 2*time.Minute, m)
-				backoff(t, "retransmissions", at, 1)
-				t.Expect(r.State()).To(BeInState(st))
-			})
-	}
-	return true
-}()
+var _ = eachState(retransmitting, func(st state.State) {
+	spec("T104", st, "the first unacknowledged segment is retransmitted, the timer doubling each time", withState,
+		func(t *injector.T) {
+			r, t0, m := outstanding(t, st, nil)
+			at := retransmissions(t, r.TConn, t0, 4, 2*time.Minute, m)
+			backoff(t, "retransmissions", at, 1)
+			t.Expect(r.State()).To(BeInState(st))
+		})
+})
 
 // T105, EXCESSIVE RETRANSMISSION (RFC 9293 section 3.8.3): when the
 // retransmissions of a segment reach R2, the connection is closed and the
@@ -403,8 +361,8 @@ var _ = func() bool {
 // after the first SYN.
 var _ = spec("T105", state.SynSent, "default R2 for a SYN: still retrying, no error, after 3 minutes", virtualTime,
 	func(t *injector.T) {
-		r, t0 := connectWith(t, nil)
-		sleepUntil(t, t0+180*time.Second)
+		r, first := activeOpen(t, nil, synSeg)
+		sleepUntil(t, first.At+180*time.Second)
 		t.Expect(r.State()).To(BeInState(state.SynSent), "180 s after the first SYN (MUST-23)")
 		t.Expect(t.Sockets().GetsockoptInt(r.fd, syscall.SOL_SOCKET, syscall.SO_ERROR)).To(gm.Equal(0))
 	}, "MUST-20", "MUST-22", "MUST-23")
@@ -415,16 +373,16 @@ var _ = spec("T105", state.SynSent, "default R2 for a SYN: still retrying, no er
 // (MUST-22: the SYN's failure is reported like any other).
 var _ = spec("T105", state.SynSent, "R2 set to 3 SYN retransmissions: then CLOSED, ETIMEDOUT", virtualTime,
 	func(t *injector.T) {
-		r, t0 := connectWith(t, func(fd int) {
+		r, first := activeOpen(t, func(fd int) {
 			setKnob(t, fd, syscall.IPPROTO_TCP, tcpSynCnt, 3, "TCP_SYNCNT")
-		})
-		last := initialRTO(t, r.TConn, t0, 3, synSeg)
+		}, synSeg)
+		last := initialRTO(t, r.TConn, first.At, 3, synSeg)
 		t.Expect(r.State()).To(BeInState(state.SynSent), "after the last retransmission")
 		giveUp := last + 8*time.Second // the RTO, doubled after the third
 		r.ExpectNothing(giveUp - t.Peer().Tolerance - t.Peer().Elapsed())
 		t.Expect(r.State()).To(BeInState(state.SynSent), "before the last retransmission timed out")
 		sleepUntil(t, giveUp+t.Peer().Tolerance)
-		timedOut(t, r, fmt.Sprintf("%v after the first SYN, the last retransmission having timed out 8 s after it left", t.Peer().Elapsed()-t0))
+		timedOut(t, r, fmt.Sprintf("%v after the first SYN, the last retransmission having timed out 8 s after it left", t.Peer().Elapsed()-first.At))
 	}, "MUST-20", "MUST-21", "MUST-22")
 
 // R2 for a SYN,ACK, set on the listener with TCP_SYNCNT to 2 retransmissions:
@@ -434,10 +392,10 @@ var _ = spec("T105", state.SynSent, "R2 set to 3 SYN retransmissions: then CLOSE
 var _ = spec("T105", state.SynReceived, "R2 set to 2 SYN,ACK retransmissions: then the half-open connection is CLOSED",
 	injector.Needs{State: true, SynReceivedState: true, VirtualTime: true},
 	func(t *injector.T) {
-		r, t0 := synReceived(t, func(lfd int) {
+		r, first := halfOpen(t, func(lfd int) {
 			setKnob(t, lfd, syscall.IPPROTO_TCP, tcpSynCnt, 2, "TCP_SYNCNT (on a listener, for SYN,ACKs)")
-		})
-		last := initialRTO(t, r.TConn, t0, 2, synACK)
+		}, synACK)
+		last := initialRTO(t, r.TConn, first.At, 2, synACK)
 		giveUp := last + 4*time.Second // the RTO, doubled after the second
 		r.ExpectNothing(giveUp - t.Peer().Tolerance - t.Peer().Elapsed())
 		t.Expect(r.State()).To(BeInState(state.SynReceived), "before the last retransmission timed out")
@@ -451,57 +409,51 @@ var _ = spec("T105", state.SynReceived, "R2 set to 2 SYN,ACK retransmissions: th
 // all along (RFC 6298 section 5.5) up to a ceiling of at least 60 s (2.5).
 // R2 is then reached, whatever the implementation chose (the spec allows an
 // hour), and the connection is closed with ETIMEDOUT (MUST-20).
-var _ = func() bool {
-	for _, st := range retransmitting {
-		spec("T105", st, "default R2: retransmissions back off for at least 100 s, then CLOSED, ETIMEDOUT", virtualTime,
-			func(t *injector.T) {
-				r, t0, m := outstanding(t, st, nil)
-				sleepUntil(t, t0+100*time.Second)
-				t.Expect(r.State()).To(BeInState(st), "100 s after the first transmission (SHLD-11)")
-				t.Expect(t.Sockets().GetsockoptInt(r.fd, syscall.SOL_SOCKET, syscall.SO_ERROR)).To(gm.Equal(0))
-				// Every retransmission until the connection is closed:
-				// R2. A reset then is allowed (3.8.3 does not say).
-				at := []time.Duration{t0}
-				for r.State() == st && t.Peer().Elapsed() < t0+time.Hour {
-					o, err := tryExpectWithin(t, r.TConn, 10*time.Second, m)
-					switch {
-					case err == nil:
-						at = append(at, o.At)
-					case o.Segment.IP.Src.IsValid() && o.Segment.Flags&wire.RST == 0:
-						t.Fatalf("while retransmitting: %v", err)
-					}
+var _ = eachState(retransmitting, func(st state.State) {
+	spec("T105", st, "default R2: retransmissions back off for at least 100 s, then CLOSED, ETIMEDOUT", virtualTime,
+		func(t *injector.T) {
+			r, t0, m := outstanding(t, st, nil)
+			sleepUntil(t, t0+100*time.Second)
+			t.Expect(r.State()).To(BeInState(st), "100 s after the first transmission (SHLD-11)")
+			t.Expect(t.Sockets().GetsockoptInt(r.fd, syscall.SOL_SOCKET, syscall.SO_ERROR)).To(gm.Equal(0))
+			// Every retransmission until the connection is closed:
+			// R2. A reset then is allowed (3.8.3 does not say).
+			at := []time.Duration{t0}
+			for r.State() == st && t.Peer().Elapsed() < t0+time.Hour {
+				o, err := tryExpectWithin(t, r.TConn, 10*time.Second, m)
+				switch {
+				case err == nil:
+					at = append(at, o.At)
+				case o.Segment.IP.Src.IsValid() && o.Segment.Flags&wire.RST == 0:
+					t.Fatalf("while retransmitting: %v", err)
 				}
-				if s := r.State(); s != state.Closed {
-					t.Fatalf("R2 not reached: the connection is %v, not CLOSED, an hour after the first transmission", s)
-				}
-				backoff(t, "retransmissions up to R2", at, 1)
-				timedOut(t, r, "after the last retransmission")
-			}, "SHLD-11", "MUST-20")
-	}
-	return true
-}()
+			}
+			if s := r.State(); s != state.Closed {
+				t.Fatalf("R2 not reached: the connection is %v, not CLOSED, an hour after the first transmission", s)
+			}
+			backoff(t, "retransmissions up to R2", at, 1)
+			timedOut(t, r, "after the last retransmission")
+		}, "SHLD-11", "MUST-20")
+})
 
 // R2 set per connection (MUST-21) in time, with TCP_USER_TIMEOUT, to 1.5 s:
 // the segment is retransmitted meanwhile, the connection keeps its state
 // until R2, and is then closed with ETIMEDOUT (MUST-20).
-var _ = func() bool {
+var _ = eachState(retransmitting, func(st state.State) {
 	const r2 = 1500 * time.Millisecond
-	for _, st := range retransmitting {
-		spec("T105", st, "R2 set to 1.5 s: retransmissions until then, then CLOSED, ETIMEDOUT", withState,
-			func(t *injector.T) {
-				r, t0, m := outstanding(t, st, func(fd int) {
-					setKnob(t, fd, syscall.IPPROTO_TCP, tcpUserTimeout, int(r2/time.Millisecond), "TCP_USER_TIMEOUT")
-				})
-				margin := 2 * t.Peer().Tolerance
-				expectWithin(t, r.TConn, r2-margin, m)
-				sleepUntil(t, t0+r2-margin)
-				t.Expect(r.State()).To(BeInState(st), "before R2")
-				sleepUntil(t, t0+r2+margin)
-				timedOut(t, r, fmt.Sprintf("%v after the first transmission, R2 being %v", t.Peer().Elapsed()-t0, r2))
-			}, "MUST-20", "MUST-21")
-	}
-	return true
-}()
+	spec("T105", st, "R2 set to 1.5 s: retransmissions until then, then CLOSED, ETIMEDOUT", withState,
+		func(t *injector.T) {
+			r, t0, m := outstanding(t, st, func(fd int) {
+				setKnob(t, fd, syscall.IPPROTO_TCP, tcpUserTimeout, int(r2/time.Millisecond), "TCP_USER_TIMEOUT")
+			})
+			margin := 2 * t.Peer().Tolerance
+			expectWithin(t, r.TConn, r2-margin, m)
+			sleepUntil(t, t0+r2-margin)
+			t.Expect(r.State()).To(BeInState(st), "before R2")
+			sleepUntil(t, t0+r2+margin)
+			timedOut(t, r, fmt.Sprintf("%v after the first transmission, R2 being %v", t.Peer().Elapsed()-t0, r2))
+		}, "MUST-20", "MUST-21")
+})
 
 // T106, TIME-WAIT TIMEOUT (RFC 9293 section 3.10.8): TIME-WAIT holds for
 // 2 MSL, sending nothing, and then the TCB is deleted: CLOSED. The duration
@@ -557,51 +509,45 @@ func answerProbe(r reached) {
 // exponentially growing intervals (SHLD-30), checked here as the doubling of
 // a backed-off timer. When the window opens, the data is sent; the state
 // does not change.
-var _ = func() bool {
-	for _, st := range []state.State{state.Established, state.CloseWait} {
-		spec("T107", st, "zero window: probes after one RTO, then at doubling intervals; data once it opens", withState,
-			func(t *injector.T) {
-				r, data, t0 := zeroWindow(t, st)
-				at := []time.Duration{t0}
-				for i := range 3 {
-					limit := 2 * time.Minute
-					if i == 0 {
-						limit = time.Second + t.Peer().Tolerance
-					}
-					at = append(at, expectWithin(t, r.TConn, limit, zeroWindowProbe()).At)
-					answerProbe(r)
+var _ = eachState([]state.State{state.Established, state.CloseWait}, func(st state.State) {
+	spec("T107", st, "zero window: probes after one RTO, then at doubling intervals; data once it opens", withState,
+		func(t *injector.T) {
+			r, data, t0 := zeroWindow(t, st)
+			at := []time.Duration{t0}
+			for i := range 3 {
+				limit := 2 * time.Minute
+				if i == 0 {
+					limit = time.Second + t.Peer().Tolerance
 				}
-				backoff(t, "zero-window probes", at, 0)
-				t.Expect(r.State()).To(BeInState(st))
-				r.Window = injector.DefaultWindow
-				r.Send(wire.ACK)
-				r.Expect(BeSegment(FlagsInclude(wire.ACK), Seq(1), Payload(data)))
-			}, "MUST-35", "MUST-36", "SHLD-29", "SHLD-30")
-	}
-	return true
-}()
+				at = append(at, expectWithin(t, r.TConn, limit, zeroWindowProbe()).At)
+				answerProbe(r)
+			}
+			backoff(t, "zero-window probes", at, 0)
+			t.Expect(r.State()).To(BeInState(st))
+			r.Window = injector.DefaultWindow
+			r.Send(wire.ACK)
+			r.Expect(BeSegment(FlagsInclude(wire.ACK), Seq(1), Payload(data)))
+		}, "MUST-35", "MUST-36", "SHLD-29", "SHLD-30")
+})
 
 // ... and while the peer keeps acknowledging the probes, the connection stays
 // open however long the window stays closed (MUST-37): here 20 minutes,
 // beyond the usual R2.
-var _ = func() bool {
-	for _, st := range []state.State{state.Established, state.CloseWait} {
-		spec("T107", st, "zero window held 20 min with every probe acknowledged: the connection stays", virtualTime,
-			func(t *injector.T) {
-				r, data, t0 := zeroWindow(t, st)
-				for t.Peer().Elapsed() < t0+20*time.Minute {
-					expectWithin(t, r.TConn, time.Hour, zeroWindowProbe())
-					answerProbe(r)
-				}
-				t.Expect(r.State()).To(BeInState(st))
-				t.Expect(t.Sockets().GetsockoptInt(r.fd, syscall.SOL_SOCKET, syscall.SO_ERROR)).To(gm.Equal(0))
-				r.Window = injector.DefaultWindow
-				r.Send(wire.ACK)
-				r.Expect(BeSegment(FlagsInclude(wire.ACK), Seq(1), Payload(data)))
-			}, "MUST-36", "MUST-37")
-	}
-	return true
-}()
+var _ = eachState([]state.State{state.Established, state.CloseWait}, func(st state.State) {
+	spec("T107", st, "zero window held 20 min with every probe acknowledged: the connection stays", virtualTime,
+		func(t *injector.T) {
+			r, data, t0 := zeroWindow(t, st)
+			for t.Peer().Elapsed() < t0+20*time.Minute {
+				expectWithin(t, r.TConn, time.Hour, zeroWindowProbe())
+				answerProbe(r)
+			}
+			t.Expect(r.State()).To(BeInState(st))
+			t.Expect(t.Sockets().GetsockoptInt(r.fd, syscall.SOL_SOCKET, syscall.SO_ERROR)).To(gm.Equal(0))
+			r.Window = injector.DefaultWindow
+			r.Send(wire.ACK)
+			r.Expect(BeSegment(FlagsInclude(wire.ACK), Seq(1), Payload(data)))
+		}, "MUST-36", "MUST-37")
+})
 
 // keepAliveProbe is <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK> with no data or
 // one garbage octet (RFC 9293 section 3.8.4), as the peer sees it.
@@ -623,110 +569,95 @@ func setKeepAlive(t *injector.T, fd, idle, intvl, cnt int) {
 // T108, KEEP-ALIVE TIMEOUT (RFC 9293 section 3.8.4). Keep-alives are off
 // unless the application asks for them (MUST-25): an idle connection sends
 // nothing, well beyond the 2 h a default interval would be.
-var _ = func() bool {
-	for _, st := range []state.State{state.Established, state.CloseWait} {
-		spec("T108", st, "keep-alives are off by default: nothing in 3 h of idleness", virtualTime,
-			func(t *injector.T) {
-				r := reach(t, st)
-				t.Expect(t.Sockets().GetsockoptInt(r.fd, syscall.SOL_SOCKET, syscall.SO_KEEPALIVE)).To(gm.Equal(0))
-				r.ExpectNothing(3 * time.Hour)
-				t.Expect(r.State()).To(BeInState(st))
-			}, "MUST-25")
-	}
-	return true
-}()
+var _ = eachState([]state.State{state.Established, state.CloseWait}, func(st state.State) {
+	spec("T108", st, "keep-alives are off by default: nothing in 3 h of idleness", virtualTime,
+		func(t *injector.T) {
+			r := reach(t, st)
+			t.Expect(t.Sockets().GetsockoptInt(r.fd, syscall.SOL_SOCKET, syscall.SO_KEEPALIVE)).To(gm.Equal(0))
+			r.ExpectNothing(3 * time.Hour)
+			t.Expect(r.State()).To(BeInState(st))
+		}, "MUST-25")
+})
 
 // Enabled without a chosen interval, keep-alives wait at least 2 h of
 // idleness (MUST-28), then send <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>; one
 // unanswered probe does not kill the connection (MUST-29): another follows,
 // and once that is answered the connection carries data as before.
-var _ = func() bool {
-	for _, st := range []state.State{state.Established, state.CloseWait} {
-		spec("T108", st, "default keep-alive: nothing for 2 h; a probe left unanswered is retried; connection survives", virtualTime,
-			func(t *injector.T) {
-				r := reach(t, st)
-				t.Expect(t.Sockets().SetsockoptInt(r.fd, syscall.SOL_SOCKET, syscall.SO_KEEPALIVE, 1)).To(gm.Succeed(), "SO_KEEPALIVE (MUST-24)")
-				r.ExpectNothing(2*time.Hour - t.Peer().Tolerance)
-				expectWithin(t, r.TConn, 24*time.Hour, keepAliveProbe(r))
-				t.Expect(r.State()).To(BeInState(st), "after one unanswered probe (MUST-29)")
-				expectWithin(t, r.TConn, 24*time.Hour, keepAliveProbe(r))
-				r.Send(wire.ACK)
-				t.Expect(r.State()).To(BeInState(st))
-				if st == state.Established {
-					data := []byte("still there")
-					r.Send(wire.PSH|wire.ACK, injector.WithPayload(data))
-					expectWithin(t, r.TConn, 500*time.Millisecond, BeSegment(FlagsInclude(wire.ACK), AckNum(r.SndNxt)))
-					t.Expect(t.Read(r.fd, 100)).To(gm.Equal(data))
-				}
-			}, "MUST-24", "MUST-28", "MUST-29")
-	}
-	return true
-}()
+var _ = eachState([]state.State{state.Established, state.CloseWait}, func(st state.State) {
+	spec("T108", st, "default keep-alive: nothing for 2 h; a probe left unanswered is retried; connection survives", virtualTime,
+		func(t *injector.T) {
+			r := reach(t, st)
+			t.Expect(t.Sockets().SetsockoptInt(r.fd, syscall.SOL_SOCKET, syscall.SO_KEEPALIVE, 1)).To(gm.Succeed(), "SO_KEEPALIVE (MUST-24)")
+			r.ExpectNothing(2*time.Hour - t.Peer().Tolerance)
+			expectWithin(t, r.TConn, 24*time.Hour, keepAliveProbe(r))
+			t.Expect(r.State()).To(BeInState(st), "after one unanswered probe (MUST-29)")
+			expectWithin(t, r.TConn, 24*time.Hour, keepAliveProbe(r))
+			r.Send(wire.ACK)
+			t.Expect(r.State()).To(BeInState(st))
+			if st == state.Established {
+				data := []byte("still there")
+				r.Send(wire.PSH|wire.ACK, injector.WithPayload(data))
+				expectWithin(t, r.TConn, 500*time.Millisecond, BeSegment(FlagsInclude(wire.ACK), AckNum(r.SndNxt)))
+				t.Expect(t.Read(r.fd, 100)).To(gm.Equal(data))
+			}
+		}, "MUST-24", "MUST-28", "MUST-29")
+})
 
 // The interval is configurable (MUST-27): set to 1 s, the first probe
 // follows 1 s of idleness. Idleness counts from the last segment received,
 // data or acknowledgment (MUST-26): an ACK from the peer half-way puts the
 // probe off to 1 s after it. An answered probe leaves the connection as it
 // was.
-var _ = func() bool {
-	for _, st := range []state.State{state.Established, state.CloseWait} {
-		spec("T108", st, "keep-alive idle time 1 s: probe 1 s after the last segment received; answered, the connection stays", withState,
-			func(t *injector.T) {
-				r := reach(t, st)
-				setKeepAlive(t, r.fd, 1, 1, 3)
-				r.ExpectNothing(500 * time.Millisecond)
-				r.Send(wire.ACK)
-				last := t.Peer().Elapsed()
-				expectAt(t, r.TConn, last+time.Second, keepAliveProbe(r))
-				r.Send(wire.ACK)
-				t.Expect(r.State()).To(BeInState(st))
-			}, "MUST-24", "MUST-26", "MUST-27")
-	}
-	return true
-}()
+var _ = eachState([]state.State{state.Established, state.CloseWait}, func(st state.State) {
+	spec("T108", st, "keep-alive idle time 1 s: probe 1 s after the last segment received; answered, the connection stays", withState,
+		func(t *injector.T) {
+			r := reach(t, st)
+			setKeepAlive(t, r.fd, 1, 1, 3)
+			r.ExpectNothing(500 * time.Millisecond)
+			r.Send(wire.ACK)
+			last := t.Peer().Elapsed()
+			expectAt(t, r.TConn, last+time.Second, keepAliveProbe(r))
+			r.Send(wire.ACK)
+			t.Expect(r.State()).To(BeInState(st))
+		}, "MUST-24", "MUST-26", "MUST-27")
+})
 
 // Unanswered, probes are sent the chosen number of times at the chosen
 // interval (here 3, every 1 s, after 1 s of idleness), and then the
 // connection is aborted: CLOSED, the user told ETIMEDOUT.
-var _ = func() bool {
-	for _, st := range []state.State{state.Established, state.CloseWait} {
-		spec("T108", st, "keep-alive 1 s idle, 1 s interval, 3 probes, all unanswered: CLOSED, ETIMEDOUT", virtualTime,
-			func(t *injector.T) {
-				r := reach(t, st)
-				last := t.Peer().Elapsed()
-				setKeepAlive(t, r.fd, 1, 1, 3)
-				for range 3 {
-					last = expectAt(t, r.TConn, last+time.Second, keepAliveProbe(r)).At
-				}
-				t.Expect(r.State()).To(BeInState(st), "after 3 unanswered probes, before the interval ends")
-				sleepUntil(t, last+time.Second+t.Peer().Tolerance)
-				timedOut(t, r, "after the third probe went unanswered for the interval")
-			}, "MUST-27", "MUST-29")
-	}
-	return true
-}()
+var _ = eachState([]state.State{state.Established, state.CloseWait}, func(st state.State) {
+	spec("T108", st, "keep-alive 1 s idle, 1 s interval, 3 probes, all unanswered: CLOSED, ETIMEDOUT", virtualTime,
+		func(t *injector.T) {
+			r := reach(t, st)
+			last := t.Peer().Elapsed()
+			setKeepAlive(t, r.fd, 1, 1, 3)
+			for range 3 {
+				last = expectAt(t, r.TConn, last+time.Second, keepAliveProbe(r)).At
+			}
+			t.Expect(r.State()).To(BeInState(st), "after 3 unanswered probes, before the interval ends")
+			sleepUntil(t, last+time.Second+t.Peer().Tolerance)
+			timedOut(t, r, "after the third probe went unanswered for the interval")
+		}, "MUST-27", "MUST-29")
+})
 
 // T109, DELAYED-ACK TIMEOUT (RFC 9293 section 3.8.6.3): received data may
 // have its acknowledgment delayed, but by less than 0.5 s (MUST-40), and
 // then <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> is sent. The state does not
 // change. In FIN-WAIT-1 the peer's data does not acknowledge the target's
 // FIN.
-var _ = func() bool {
-	for _, st := range []state.State{state.Established, state.FinWait1, state.FinWait2} {
-		spec("T109", st, "received data is acknowledged within 0.5 s", withState,
-			func(t *injector.T) {
-				r := reach(t, st)
-				opts := []injector.SendOption{injector.WithPayload([]byte("delay my ACK"))}
-				if st == state.FinWait1 {
-					opts = append(opts, injector.WithAck(r.RcvNxt.Sub(1)))
-				}
-				r.Send(wire.PSH|wire.ACK, opts...)
-				expectWithin(t, r.TConn, 500*time.Millisecond, BeSegment(Flags(wire.ACK), SeqNum(r.RcvNxt), AckNum(r.SndNxt), PayloadLen(0)))
-				t.Expect(r.State()).To(BeInState(st))
-			}, "MUST-40")
-	}
-	return true
-}()
+var _ = eachState([]state.State{state.Established, state.FinWait1, state.FinWait2}, func(st state.State) {
+	spec("T109", st, "received data is acknowledged within 0.5 s", withState,
+		func(t *injector.T) {
+			r := reach(t, st)
+			opts := []injector.SendOption{injector.WithPayload([]byte("delay my ACK"))}
+			if st == state.FinWait1 {
+				opts = append(opts, injector.WithAck(r.RcvNxt.Sub(1)))
+			}
+			r.Send(wire.PSH|wire.ACK, opts...)
+			expectWithin(t, r.TConn, 500*time.Millisecond, BeSegment(Flags(wire.ACK), SeqNum(r.RcvNxt), AckNum(r.SndNxt), PayloadLen(0)))
+			t.Expect(r.State()).To(BeInState(st))
+		}, "MUST-40")
+})
 
 // T110, FIN-WAIT-2 TIMEOUT (not in RFC 9293; implementation practice): once
 // the application has closed the socket entirely, a connection left in

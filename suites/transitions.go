@@ -84,68 +84,136 @@ type reached struct {
 // rather than close(), so the socket stays with the application and can
 // still read (RFC 9293 section 3.10.4 leaves the receive side open).
 func reach(t *injector.T, st state.State) reached {
+	return reachVia(t, st, established, func(t *injector.T, r reached, seq, ack int64) {
+		r.Expect(BeSegment(Flags(wire.ACK), Seq(seq), Ack(ack)))
+	})
+}
+
+// reachVia is reach with the ESTABLISHED connection made by open, and the
+// target's ACK of the peer's FIN, <SEQ=ISS+seq><ACK=IRS+ack>, expected by
+// ackFIN.
+func reachVia(t *injector.T, st state.State, open func(t *injector.T) reached, ackFIN func(t *injector.T, r reached, seq, ack int64)) reached {
+	// closes has the user CLOSE r: <SEQ=ISS+1><ACK=IRS+ack><CTL=FIN,ACK>
+	// goes out, and r is in st.
+	closes := func(r reached, ack int64) reached {
+		t.Shutdown(r.fd, syscall.SHUT_WR)
+		r.Expect(BeSegment(Flags(wire.FIN|wire.ACK), Seq(1), Ack(ack)))
+		t.Expect(r.State()).To(BeInState(st))
+		return r
+	}
+	// finArrives has the peer's FIN (with opts) arrive on r, acknowledged
+	// with <SEQ=ISS+seq><ACK=IRS+2>, and r is in st.
+	finArrives := func(r reached, seq int64, opts ...injector.SendOption) reached {
+		r.Send(wire.FIN|wire.ACK, opts...)
+		ackFIN(t, r, seq, 2)
+		t.Expect(r.State()).To(BeInState(st))
+		return r
+	}
 	switch st {
 	case state.Listen:
 		lfd := t.Listen(servicePort)
 		return reached{TConn: t.Dial(servicePort), fd: -1, lfd: lfd}
 	case state.SynSent:
-		fd := t.Socket()
-		t.Expect(t.Sockets().SetNonblock(fd, true)).To(gm.Succeed())
-		c := t.Await()
-		t.Expect(t.Sockets().Connect(t.Context(), fd, c.PeerAddrPort())).To(gm.MatchError(syscall.EINPROGRESS))
-		c.Expect(BeSegment(Flags(wire.SYN), Seq(0)))
-		t.Expect(c.State()).To(BeInState(state.SynSent))
-		return reached{TConn: c, fd: fd, lfd: -1}
-	case state.SynReceived:
-		lfd := t.Listen(servicePort)
-		c := t.Dial(servicePort)
-		c.Send(wire.SYN)
-		c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
-		t.Expect(c.State()).To(BeInState(state.SynReceived))
-		return reached{TConn: c, fd: -1, lfd: lfd}
-	case state.Established:
-		c, fd := acceptConn(t)
-		t.Expect(c.State()).To(BeInState(state.Established))
-		return reached{TConn: c, fd: fd, lfd: -1}
-	case state.FinWait1:
-		r := reach(t, state.Established)
-		t.Shutdown(r.fd, syscall.SHUT_WR)
-		r.Expect(BeSegment(Flags(wire.FIN|wire.ACK), Seq(1), Ack(1)))
-		t.Expect(r.State()).To(BeInState(state.FinWait1))
+		r, _ := activeOpen(t, nil, BeSegment(Flags(wire.SYN), Seq(0)))
 		return r
+	case state.SynReceived:
+		r, _ := halfOpen(t, nil, BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
+		return r
+	case state.Established:
+		return open(t)
+	case state.FinWait1:
+		return closes(reachVia(t, state.Established, open, ackFIN), 1)
 	case state.FinWait2:
-		r := reach(t, state.FinWait1)
+		r := reachVia(t, state.FinWait1, open, ackFIN)
 		r.Send(wire.ACK)
 		t.Expect(r.State()).To(BeInState(state.FinWait2))
 		return r
 	case state.CloseWait:
-		r := reach(t, state.Established)
-		r.Send(wire.FIN | wire.ACK)
-		r.Expect(BeSegment(Flags(wire.ACK), Seq(1), Ack(2)))
-		t.Expect(r.State()).To(BeInState(state.CloseWait))
-		return r
+		return finArrives(reachVia(t, state.Established, open, ackFIN), 1)
 	case state.LastAck:
-		r := reach(t, state.CloseWait)
-		t.Shutdown(r.fd, syscall.SHUT_WR)
-		r.Expect(BeSegment(Flags(wire.FIN|wire.ACK), Seq(1), Ack(2)))
-		t.Expect(r.State()).To(BeInState(state.LastAck))
-		return r
+		return closes(reachVia(t, state.CloseWait, open, ackFIN), 2)
 	case state.Closing:
 		// Simultaneous close (RFC 9293 section 3.6, Figure 13): the
 		// peer's FIN does not yet acknowledge ours.
-		r := reach(t, state.FinWait1)
-		r.Send(wire.FIN|wire.ACK, injector.WithAck(r.RcvNxt.Sub(1)))
-		r.Expect(BeSegment(Flags(wire.ACK), Seq(2), Ack(2)))
-		t.Expect(r.State()).To(BeInState(state.Closing))
-		return r
+		r := reachVia(t, state.FinWait1, open, ackFIN)
+		return finArrives(r, 2, injector.WithAck(r.RcvNxt.Sub(1)))
 	case state.TimeWait:
-		r := reach(t, state.FinWait2)
-		r.Send(wire.FIN | wire.ACK)
-		r.Expect(BeSegment(Flags(wire.ACK), Seq(2), Ack(2)))
-		t.Expect(r.State()).To(BeInState(state.TimeWait))
-		return r
+		return finArrives(reachVia(t, state.FinWait2, open, ackFIN), 2)
 	}
 	panic("suites: cannot reach " + st.String())
+}
+
+// established is reach's ESTABLISHED: a passive open (acceptConn), accepted.
+func established(t *injector.T) reached {
+	c, fd := acceptConn(t)
+	t.Expect(c.State()).To(BeInState(state.Established))
+	return reached{TConn: c, fd: fd, lfd: -1}
+}
+
+// startConnect makes fd non-blocking and starts connect() on it towards a
+// new connection of the peer's, which it returns; the SYN is the caller's
+// to expect.
+func startConnect(t *injector.T, fd int) *injector.TConn {
+	t.Expect(t.Sockets().SetNonblock(fd, true)).To(gm.Succeed())
+	c := t.Await()
+	t.Expect(t.Sockets().Connect(t.Context(), fd, c.PeerAddrPort())).To(gm.MatchError(syscall.EINPROGRESS))
+	return c
+}
+
+// activeOpen starts an active open on a fresh socket, set up by setup (when
+// not nil) first: the target's SYN must match syn, and the connection is in
+// SYN-SENT. It returns the connection and the SYN.
+func activeOpen(t *injector.T, setup func(fd int), syn *SegmentMatcher) (reached, Observed) {
+	fd := t.Socket()
+	if setup != nil {
+		setup(fd)
+	}
+	c := startConnect(t, fd)
+	o := c.Expect(syn)
+	t.Expect(c.State()).To(BeInState(state.SynSent))
+	return reached{TConn: c, fd: fd, lfd: -1}, o
+}
+
+// halfOpen listens, the listener set up by setup (when not nil), and sends
+// the peer's SYN: the target's SYN,ACK must match synack, and the passive
+// child is in SYN-RECEIVED. It returns the child and the SYN,ACK.
+func halfOpen(t *injector.T, setup func(lfd int), synack *SegmentMatcher) (reached, Observed) {
+	lfd := t.Listen(servicePort)
+	if setup != nil {
+		setup(lfd)
+	}
+	c := t.Dial(servicePort)
+	c.Send(wire.SYN)
+	o := c.Expect(synack)
+	t.Expect(c.State()).To(BeInState(state.SynReceived))
+	return reached{TConn: c, fd: -1, lfd: lfd}, o
+}
+
+// simultaneousOpen reaches SYN-RECEIVED by simultaneous open (RFC 9293
+// section 3.5, Figure 7): the target's connect() sent its SYN, the peer's
+// SYN without ACK crosses it, and the target answers with a SYN,ACK that
+// must match synack. Unlike a passive child, the connection has a socket the
+// user can call on (r.fd). The peer's side has not acknowledged the target's
+// SYN yet: SND.UNA=ISS, SND.NXT=ISS+1, RCV.NXT=IRS+1.
+func simultaneousOpen(t *injector.T, synack *SegmentMatcher) reached {
+	r := reach(t, state.SynSent)
+	r.Send(wire.SYN)
+	r.Expect(synack)
+	t.Expect(r.State()).To(BeInState(state.SynReceived))
+	return r
+}
+
+// passiveOpen opens a connection to the listener lfd from a new port of the
+// peer's, which advertises window, and accepts it. The peer's SYN is sent
+// with syn (WithOptions, say). It returns the connection, the accepted socket
+// and the target's SYN,ACK.
+func passiveOpen(t *injector.T, lfd int, window uint16, syn ...injector.SendOption) (*injector.TConn, int, Observed) {
+	c := t.Dial(servicePort)
+	c.Window = window
+	c.Send(wire.SYN, syn...)
+	synack := c.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
+	c.Send(wire.ACK)
+	return c, t.Accept(lfd), synack
 }
 
 // synchronized are the states after the handshake (RFC 9293 section 3.10.7.4
@@ -198,10 +266,10 @@ func (r reached) skipRetransmissions(t *injector.T) {
 	for {
 		var m *SegmentMatcher
 		for _, a := range t.Peer().Pending() {
-			s := a.Segment
-			if a.Err != nil || s.IP.Src != t.Peer().TargetAddr() || s.SrcPort != r.TargetPort || s.DstPort != r.PeerPort {
+			if !sentOn(t, a, r.TConn) {
 				continue
 			}
+			s := a.Segment
 			switch {
 			case s.Flags == wire.SYN|wire.ACK && s.Seq == r.TargetISS && len(s.Payload) == 0:
 				m = BeSegment(Flags(wire.SYN|wire.ACK), SeqNum(r.TargetISS), PayloadLen(0))

@@ -24,38 +24,13 @@ import (
 // acknowledgment and payload, at the peer's SND.NXT, and moves SND.NXT past
 // it. The peer's Send has no urgent pointer, so the segment is built here.
 func arriveSendUrg(t *injector.T, r reached, ack seq.Value, up uint16, payload []byte) {
-	if r.Timestamps() {
-		t.Errorf("arriveSendUrg: the connection uses timestamps; open it with arriveOpen")
-	}
-	p := t.Peer()
 	flags := wire.URG | wire.ACK
 	if len(payload) > 0 {
 		flags |= wire.PSH
 	}
-	s := wire.Segment{
-		IP:      wire.IP{Src: p.LocalAddr(), Dst: p.TargetAddr(), TTL: 64, DF: p.Family() == injector.IPv4},
-		SrcPort: r.PeerPort, DstPort: r.TargetPort,
-		Seq: r.SndNxt, Ack: ack, Flags: flags, Window: r.Window, Urgent: up,
-		Payload: append([]byte(nil), payload...),
-	}
-	if err := p.Inject(s, wire.Faults{}); err != nil {
-		t.Errorf("arriveSendUrg: %v", err)
-	}
-	r.SndNxt = r.SndNxt.Add(s.Len())
-}
-
-// arriveReadAll reads until n octets have arrived or the stream ends. A read
-// may stop short at the urgent mark (Linux does, even with SO_OOBINLINE).
-func arriveReadAll(t *injector.T, fd, n int) []byte {
-	var got []byte
-	for len(got) < n {
-		b := t.Read(fd, n-len(got))
-		if len(b) == 0 {
-			break
-		}
-		got = append(got, b...)
-	}
-	return got
+	s := buildSegment(t, r.TConn, flags, nil, payload)
+	s.Ack, s.Urgent = ack, up
+	injectOn(t, r.TConn, s)
 }
 
 // URG in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2: RCV.UP = max(RCV.UP,
@@ -65,7 +40,7 @@ func arriveReadAll(t *injector.T, fd, n int) []byte {
 // one included, are read in order, and the ACK covers them all. Nothing else
 // is sent and the state stays. (The asynchronous signal, MUST-32, is not
 // observable through the socket API used here.)
-var _ = arriveEach([]state.State{state.Established, state.FinWait1, state.FinWait2}, func(st state.State) {
+var _ = eachState([]state.State{state.Established, state.FinWait1, state.FinWait2}, func(st state.State) {
 	spec("T089", st, "URG with data: all octets acknowledged and readable in order, state unchanged", withState,
 		func(t *injector.T) {
 			r := arriveReach(t, st)
@@ -76,21 +51,21 @@ var _ = arriveEach([]state.State{state.Established, state.FinWait1, state.FinWai
 			data := []byte("abcX")
 			// The pointer is the octet after the urgent data (MUST-62):
 			// here the last octet is urgent.
-			arriveSendUrg(t, r, arriveUNA(r, st), uint16(len(data)), data)
+			arriveSendUrg(t, r, sndUNA(r, st), uint16(len(data)), data)
 			arriveAcks(t, r)
 			t.Expect(r.State()).To(BeInState(st))
-			t.Expect(arriveReadAll(t, r.fd, len(data))).To(gm.Equal(data))
+			t.Expect(readUpTo(t, r.fd, len(data))).To(gm.Equal(data))
 		}, "MUST-30")
 })
 
 // URG in CLOSE-WAIT, CLOSING, LAST-ACK and TIME-WAIT is ignored: the peer
 // has already sent its FIN. An acceptable zero-length segment with URG set
 // draws nothing and changes nothing.
-var _ = arriveEach([]state.State{state.CloseWait, state.Closing, state.LastAck, state.TimeWait}, func(st state.State) {
+var _ = eachState([]state.State{state.CloseWait, state.Closing, state.LastAck, state.TimeWait}, func(st state.State) {
 	spec("T090", st, "URG after the peer's FIN ignored: nothing sent, state unchanged", withState,
 		func(t *injector.T) {
 			r := arriveReach(t, st)
-			arriveSendUrg(t, r, arriveUNA(r, st), 1, nil)
+			arriveSendUrg(t, r, sndUNA(r, st), 1, nil)
 			r.quiet(t, arriveQuiet)
 			t.Expect(r.State()).To(BeInState(st))
 		})
@@ -100,14 +75,12 @@ var _ = arriveEach([]state.State{state.CloseWait, state.Closing, state.LastAck, 
 // RCV.NXT advances over it and an ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
 // follows within 0.5 s. In the FIN-WAIT states this is the half-close's
 // receive path: shutdown(SHUT_WR) left reading open.
-var _ = arriveEach([]state.State{state.Established, state.FinWait1, state.FinWait2}, func(st state.State) {
+var _ = eachState([]state.State{state.Established, state.FinWait1, state.FinWait2}, func(st state.State) {
 	spec("T091", st, "in-order data acknowledged and readable, state unchanged", withState,
 		func(t *injector.T) {
 			r := reach(t, st)
 			data := []byte("in order")
-			r.Send(wire.PSH|wire.ACK, injector.WithAck(arriveUNA(r, st)), injector.WithPayload(data))
-			arriveAcks(t, r)
-			t.Expect(r.State()).To(BeInState(st))
+			arriveAcked(t, r, st, wire.PSH|wire.ACK, injector.WithAck(sndUNA(r, st)), injector.WithPayload(data))
 			t.Expect(t.Read(r.fd, 100)).To(gm.Equal(data))
 		}, "MUST-40")
 })
@@ -120,7 +93,7 @@ var _ = arriveEach([]state.State{state.Established, state.FinWait1, state.FinWai
 // ACK bit is let pass, as for ABORT), and the connection is CLOSED. In
 // FIN-WAIT-1 the data does not acknowledge the FIN: SND.NXT is one past
 // SEG.ACK there.
-var _ = arriveEach([]state.State{state.FinWait1, state.FinWait2}, func(st state.State) {
+var _ = eachState([]state.State{state.FinWait1, state.FinWait2}, func(st state.State) {
 	spec("T092", st, "data after close(): <SEQ=SND.NXT><CTL=RST>, CLOSED", withState,
 		func(t *injector.T) {
 			c, fd := acceptConn(t)
@@ -144,12 +117,12 @@ var _ = arriveEach([]state.State{state.FinWait1, state.FinWait2}, func(st state.
 // RCV.NXT does not move. Only the earlier checks answer: in CLOSE-WAIT,
 // CLOSING and LAST-ACK none does, so nothing is sent; in TIME-WAIT the fifth
 // check acknowledges whatever arrives (T088), with RCV.NXT unchanged.
-var _ = arriveEach([]state.State{state.CloseWait, state.Closing, state.LastAck, state.TimeWait}, func(st state.State) {
+var _ = eachState([]state.State{state.CloseWait, state.Closing, state.LastAck, state.TimeWait}, func(st state.State) {
 	spec("T093", st, "data after the peer's FIN ignored: not acknowledged nor delivered, state unchanged", withState,
 		func(t *injector.T) {
 			r := reach(t, st)
 			rcvNxt := r.SndNxt
-			r.Send(wire.PSH|wire.ACK, injector.WithAck(arriveUNA(r, st)), injector.WithPayload([]byte("after FIN")))
+			r.Send(wire.PSH|wire.ACK, injector.WithAck(sndUNA(r, st)), injector.WithPayload([]byte("after FIN")))
 			if st == state.TimeWait {
 				r.Expect(BeSegment(Flags(wire.ACK), SeqNum(r.RcvNxt), AckNum(rcvNxt), PayloadLen(0)))
 			} else {

@@ -22,10 +22,14 @@ import (
 // receive (CLOSE closes only the sending direction); ABORT is close() with
 // SO_LINGER {on, 0}; STATUS is getsockopt(TCP_INFO).
 
-// userCloseDataThenFIN expects the data a CLOSE found queued, then the FIN
-// after it: <SEQ=ISS+1><ACK=IRS+ack> with the data, and
+// userCloseAfterSend has the application SEND data on r and then CLOSE
+// (shutdown(SHUT_WR)), and expects the data the CLOSE found queued, then the
+// FIN after it: <SEQ=ISS+1><ACK=IRS+ack> with the data, and
 // <SEQ=ISS+1+len><ACK=IRS+ack><CTL=FIN,ACK>, or both in one segment.
-func userCloseDataThenFIN(t *injector.T, r reached, ack int64, data []byte) {
+func userCloseAfterSend(t *injector.T, r reached, ack int64) {
+	data := []byte("sent before the FIN")
+	t.Write(r.fd, data)
+	t.Shutdown(r.fd, syscall.SHUT_WR)
 	o := r.Expect(BeSegment(FlagsInclude(wire.ACK), Seq(1), Ack(ack), Payload(data)))
 	if o.Segment.Flags&wire.FIN != 0 {
 		t.Expect(o.Segment.Flags&^wire.PSH).To(gm.Equal(wire.FIN|wire.ACK),
@@ -108,7 +112,7 @@ var _ = spec("T018", state.SynSent, "CLOSE: the SYN is not retransmitted", injec
 // that the connection has a socket to close.
 var _ = spec("T019", state.SynReceived, "CLOSE (simultaneous open): FIN,ACK sent, FIN-WAIT-1", withState,
 	func(t *injector.T) {
-		r := userOpenSimultaneous(t)
+		r := userOpenReach(t, state.SynReceived)
 		t.Close(r.fd)
 		r.Expect(BeSegment(Flags(wire.FIN|wire.ACK), Seq(1), Ack(1), PayloadLen(0)))
 		t.Expect(r.State()).To(BeInState(state.FinWait1))
@@ -119,10 +123,7 @@ var _ = spec("T019", state.SynReceived, "CLOSE (simultaneous open): FIN,ACK sent
 var _ = spec("T020", state.Established, "CLOSE after SEND: the data, then FIN,ACK; FIN-WAIT-1", withState,
 	func(t *injector.T) {
 		r := reach(t, state.Established)
-		data := []byte("sent before the FIN")
-		t.Write(r.fd, data)
-		t.Shutdown(r.fd, syscall.SHUT_WR)
-		userCloseDataThenFIN(t, r, 1, data)
+		userCloseAfterSend(t, r, 1)
 		t.Expect(r.State()).To(BeInState(state.FinWait1))
 	})
 
@@ -157,10 +158,7 @@ var (
 var _ = spec("T022", state.CloseWait, "CLOSE after SEND: the data, then FIN,ACK; LAST-ACK", withState,
 	func(t *injector.T) {
 		r := reach(t, state.CloseWait)
-		data := []byte("sent before the FIN")
-		t.Write(r.fd, data)
-		t.Shutdown(r.fd, syscall.SHUT_WR)
-		userCloseDataThenFIN(t, r, 2, data)
+		userCloseAfterSend(t, r, 2)
 		t.Expect(r.State()).To(BeInState(state.LastAck))
 	})
 

@@ -21,23 +21,11 @@ import (
 // With sockets a passive OPEN is socket(), bind(), listen(); an active OPEN
 // is connect().
 
-// userOpenSimultaneous brings a connection to SYN-RECEIVED by simultaneous
-// open (RFC 9293 section 3.5, Figure 8): the target's socket is in
-// SYN-SENT and the peer's SYN crosses its own. Unlike a passive child, that
-// SYN-RECEIVED connection has a socket the user can call on.
-func userOpenSimultaneous(t *injector.T) reached {
-	r := reach(t, state.SynSent)
-	r.Send(wire.SYN)
-	r.Expect(BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
-	t.Expect(r.State()).To(BeInState(state.SynReceived))
-	return r
-}
-
 // userOpenReach is reach, except that SYN-RECEIVED is reached by
 // simultaneous open so that the connection has a socket (r.fd).
 func userOpenReach(t *injector.T, st state.State) reached {
 	if st == state.SynReceived {
-		return userOpenSimultaneous(t)
+		return simultaneousOpen(t, BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1)))
 	}
 	return reach(t, st)
 }
@@ -48,8 +36,7 @@ func userOpenReach(t *injector.T, st state.State) reached {
 // timeout that Linux and netstack use, so that an allowed retransmission of
 // that FIN does not count as a new segment.
 func userOpenQuiet(st state.State) time.Duration {
-	switch st {
-	case state.FinWait1, state.Closing, state.LastAck:
+	if finOutstanding(st) {
 		return 100 * time.Millisecond
 	}
 	return 200 * time.Millisecond
@@ -93,6 +80,15 @@ func userOpenRefused(t *injector.T, err error, call string) syscall.Errno {
 	return errno
 }
 
+// userOpenWriteRefused makes fd non-blocking and checks that a write() of
+// data on it is refused (userOpenRefused) and sends nothing of it.
+func userOpenWriteRefused(t *injector.T, fd int, data []byte, call string) {
+	t.Expect(t.Sockets().SetNonblock(fd, true)).To(gm.Succeed())
+	n, err := t.Sockets().Write(t.Context(), fd, data)
+	userOpenRefused(t, err, call)
+	t.Expect(n).To(gm.BeZero())
+}
+
 // Section 3.10.1, CLOSED STATE, passive OPEN: a TCB is created in LISTEN, the local connection
 // name is returned, and nothing is sent (the remote socket is left
 // unspecified, to be filled from an arriving SYN).
@@ -114,13 +110,8 @@ var _ = spec("T001", state.Closed, "passive OPEN (bind, listen): LISTEN, local n
 // IP (section 3.9.1.1, MUST-44): the target's own address here.
 var _ = spec("T002", state.Closed, "active OPEN (connect): <SEQ=ISS><CTL=SYN> with MSS, SYN-SENT", withState,
 	func(t *injector.T) {
-		fd := t.Socket()
-		t.Expect(t.Sockets().SetNonblock(fd, true)).To(gm.Succeed())
-		c := t.Await()
-		t.Expect(t.Sockets().Connect(t.Context(), fd, c.PeerAddrPort())).To(gm.MatchError(syscall.EINPROGRESS))
-		syn := c.Expect(BeSegment(Flags(wire.SYN), Seq(0), PayloadLen(0), HasOptionKind(wire.KindMSS)))
-		t.Expect(c.State()).To(BeInState(state.SynSent))
-		local, err := t.Sockets().LocalAddr(fd)
+		r, syn := activeOpen(t, nil, BeSegment(Flags(wire.SYN), Seq(0), PayloadLen(0), HasOptionKind(wire.KindMSS)))
+		local, err := t.Sockets().LocalAddr(r.fd)
 		t.Expect(err).To(gm.Succeed())
 		t.Expect(local).To(gm.Equal(netip.AddrPortFrom(t.Peer().TargetAddr(), syn.Segment.SrcPort)))
 	}, "SHLD-5", "MUST-44")
@@ -183,10 +174,7 @@ var _ = spec("T004", state.Listen, "active OPEN on a listening socket: SYN, SYN-
 var _ = spec("T005", state.Listen, "SEND on a listening socket: error, LISTEN, nothing sent", withState,
 	func(t *injector.T) {
 		lfd := t.Listen(servicePort)
-		t.Expect(t.Sockets().SetNonblock(lfd, true)).To(gm.Succeed())
-		n, err := t.Sockets().Write(t.Context(), lfd, []byte("no remote socket"))
-		userOpenRefused(t, err, "write() on a listening socket")
-		t.Expect(n).To(gm.BeZero())
+		userOpenWriteRefused(t, lfd, []byte("no remote socket"), "write() on a listening socket")
 		userOpenNothingSent(t, 200*time.Millisecond)
 		t.Expect(t.ListenerState(servicePort)).To(BeInState(state.Listen))
 	})

@@ -61,6 +61,19 @@ func userSendWait(t *injector.T, ch <-chan userSendResult, call string) userSend
 	return res
 }
 
+// userSendBlocked reaches st (userOpenReach) with a blocking socket and
+// makes call on it (userSendAsync), which must wait: nothing is sent, the
+// state does not change and the call does not return.
+func userSendBlocked(t *injector.T, st state.State, name string, call func(ctx context.Context, fd int) userSendResult) (reached, <-chan userSendResult) {
+	r := userOpenReach(t, st)
+	t.Expect(t.Sockets().SetNonblock(r.fd, false)).To(gm.Succeed())
+	ch := userSendAsync(t, func(ctx context.Context) userSendResult { return call(ctx, r.fd) })
+	r.ExpectNothing(200 * time.Millisecond)
+	t.Expect(r.State()).To(BeInState(st))
+	userSendPending(t, ch, name, st)
+	return r, ch
+}
+
 // userSendExpectData expects the segment carrying data,
 // <SEQ=ISS+seq><ACK=IRS+ack><CTL=ACK[,PSH]>. With ackFirst, a bare ACK with
 // the same numbers may come first (the one that completes a handshake).
@@ -81,10 +94,7 @@ func userSendExpectData(t *injector.T, r reached, seq, ack int64, data []byte, a
 var _ = spec("T007", state.Closed, "SEND on a socket with no connection: error, nothing sent", injector.Needs{},
 	func(t *injector.T) {
 		fd := t.Socket()
-		t.Expect(t.Sockets().SetNonblock(fd, true)).To(gm.Succeed())
-		n, err := t.Sockets().Write(t.Context(), fd, []byte("no connection"))
-		userOpenRefused(t, err, "write() on an unconnected socket")
-		t.Expect(n).To(gm.BeZero())
+		userOpenWriteRefused(t, fd, []byte("no connection"), "write() on an unconnected socket")
 		userOpenNothingSent(t, 200*time.Millisecond)
 	})
 
@@ -94,16 +104,11 @@ var _ = spec("T007", state.Closed, "SEND on a socket with no connection: error, 
 // handshake ends, and the data must leave, <SEQ=ISS+1>, once it has.
 func userSendBeforeEstablished(st state.State) func(t *injector.T) {
 	return func(t *injector.T) {
-		r := userOpenReach(t, st)
-		t.Expect(t.Sockets().SetNonblock(r.fd, false)).To(gm.Succeed())
 		data := []byte("queued before ESTABLISHED")
-		ch := userSendAsync(t, func(ctx context.Context) userSendResult {
-			n, err := t.Sockets().Write(ctx, r.fd, data)
+		r, ch := userSendBlocked(t, st, "write()", func(ctx context.Context, fd int) userSendResult {
+			n, err := t.Sockets().Write(ctx, fd, data)
 			return userSendResult{n: n, err: err}
 		})
-		r.ExpectNothing(200 * time.Millisecond)
-		t.Expect(r.State()).To(BeInState(st))
-		userSendPending(t, ch, "write()", st)
 
 		if st == state.SynSent {
 			r.Send(wire.SYN | wire.ACK)
@@ -151,10 +156,7 @@ var (
 func userSendClosing(st state.State) func(t *injector.T) {
 	return func(t *injector.T) {
 		r := reach(t, st)
-		t.Expect(t.Sockets().SetNonblock(r.fd, true)).To(gm.Succeed())
-		n, err := t.Sockets().Write(t.Context(), r.fd, []byte("after CLOSE"))
-		userOpenRefused(t, err, "write() after shutdown(SHUT_WR)")
-		t.Expect(n).To(gm.BeZero())
+		userOpenWriteRefused(t, r.fd, []byte("after CLOSE"), "write() after shutdown(SHUT_WR)")
 		r.ExpectNothing(userOpenQuiet(st))
 		t.Expect(r.State()).To(BeInState(st))
 	}
@@ -206,15 +208,10 @@ var _ = spec("T012", state.Listen, "RECEIVE on a listening socket: queued (or un
 // first data.
 func userReceiveBeforeEstablished(st state.State) func(t *injector.T) {
 	return func(t *injector.T) {
-		r := userOpenReach(t, st)
-		t.Expect(t.Sockets().SetNonblock(r.fd, false)).To(gm.Succeed())
-		ch := userSendAsync(t, func(ctx context.Context) userSendResult {
-			b, err := t.Sockets().Read(ctx, r.fd, 100)
+		r, ch := userSendBlocked(t, st, "read()", func(ctx context.Context, fd int) userSendResult {
+			b, err := t.Sockets().Read(ctx, fd, 100)
 			return userSendResult{n: len(b), data: b, err: err}
 		})
-		r.ExpectNothing(200 * time.Millisecond)
-		t.Expect(r.State()).To(BeInState(st))
-		userSendPending(t, ch, "read()", st)
 
 		if st == state.SynSent {
 			r.Send(wire.SYN | wire.ACK)
