@@ -138,10 +138,8 @@ var netstackKnown = map[string]string{
 	"SHLD-7": "the target's sockets start with TCP_NODELAY on: Nagle's algorithm, which works when asked for, is off by default",
 	// 3.8.6.2.1 (MUST-38): sender silly window syndrome avoidance.
 	"MUST-38": "no sender silly-window avoidance: a 10-octet usable window is filled at once with a 10-octet segment",
-	// 3.8.6.3 (SHLD-18, SHLD-19): delayed ACKs, at least one per two
-	// full-sized segments.
+	// 3.8.6.3 (SHLD-18): delayed ACKs.
 	"SHLD-18": "no delayed ACK: every segment is acknowledged at once",
-	"SHLD-19": "segments that arrive together are acknowledged by one ACK, whatever their number (8000 octets at once)",
 }
 
 const (
