@@ -76,7 +76,7 @@ var _ = eachState([]state.State{state.CloseWait, state.Closing, state.LastAck}, 
 		func(t *injector.T) {
 			r := reach(t, st)
 			r.Send(wire.FIN|wire.ACK, injector.WithSeq(r.SndNxt.Sub(1)), injector.WithAck(sndUNA(r, st)))
-			r.Expect(challengeACK(r.TConn))
+			r.expectPast(t, challengeACK(r.TConn))
 			t.Expect(r.State()).To(BeInState(st))
 		})
 })
@@ -93,7 +93,7 @@ var _ = spec("T099", state.TimeWait, "retransmitted data and FIN acknowledged, T
 		arriveAcked(t, r, state.TimeWait, wire.FIN|wire.PSH|wire.ACK, injector.WithPayload(data))
 
 		r.Send(wire.FIN|wire.PSH|wire.ACK, injector.WithSeq(last), injector.WithPayload(data))
-		r.Expect(challengeACK(r.TConn))
+		r.expectPast(t, challengeACK(r.TConn))
 		t.Expect(r.State()).To(BeInState(state.TimeWait))
 		t.Expect(t.Read(r.fd, 100)).To(gm.Equal(data))
 		t.Expect(t.Read(r.fd, 100)).To(gm.BeEmpty())

@@ -56,7 +56,7 @@ func fcProbe(r reached, flags wire.Flags, opts ...injector.SendOption) wire.Segm
 func fcChallenged(t *injector.T, r reached, st state.State, flags wire.Flags, opts ...injector.SendOption) {
 	want := challengeACK(r.TConn)
 	fcProbe(r, flags, opts...)
-	r.Expect(want)
+	r.expectPast(t, want)
 	r.quiet(t, 200*time.Millisecond)
 	t.Expect(r.State()).To(BeInState(st))
 }
@@ -225,7 +225,7 @@ var _ = eachState(fcReceiving, func(st state.State) {
 			r := fcZeroWindow(t, st)
 			want := BeSegment(Flags(wire.ACK), SeqNum(r.RcvNxt), AckNum(r.SndNxt), Window(0), PayloadLen(0))
 			fcProbe(r, wire.PSH|wire.ACK, injector.WithAck(sndUNA(r, st)), injector.WithPayload(fcText('w', 100)))
-			r.Expect(want)
+			r.expectPast(t, want)
 			r.quiet(t, 200*time.Millisecond)
 			t.Expect(r.State()).To(BeInState(st))
 		}, "MUST-66")

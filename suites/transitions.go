@@ -284,3 +284,41 @@ func (r reached) skipRetransmissions(t *injector.T) {
 		r.Expect(m)
 	}
 }
+
+// expectPast expects m on r, letting retransmissions of the target's own
+// SYN,ACK or FIN come first (their timers may fire at any moment, on a real
+// clock above all); a failure shows m against what arrived.
+func (r reached) expectPast(t *injector.T, m *SegmentMatcher) {
+	for {
+		o := r.Expect(retransmissionOr{want: m, r: r})
+		if len(m.Mismatches(o)) == 0 {
+			return
+		}
+	}
+}
+
+// retransmissionOr matches what want matches, or a retransmission of the
+// target's SYN,ACK or FIN on r; it fails with want's own message.
+type retransmissionOr struct {
+	want *SegmentMatcher
+	r    reached
+}
+
+func (m retransmissionOr) Match(actual any) (bool, error) {
+	if ok, err := m.want.Match(actual); ok || err != nil {
+		return ok, err
+	}
+	o, ok := actual.(Observed)
+	if !ok {
+		return false, nil
+	}
+	s := o.Segment
+	synAck := s.Flags == wire.SYN|wire.ACK && s.Seq == m.r.TargetISS
+	fin := s.Flags == wire.FIN|wire.ACK && s.Seq == m.r.RcvNxt.Sub(1)
+	return (synAck || fin) && len(s.Payload) == 0, nil
+}
+
+func (m retransmissionOr) FailureMessage(actual any) string { return m.want.FailureMessage(actual) }
+func (m retransmissionOr) NegatedFailureMessage(actual any) string {
+	return m.want.NegatedFailureMessage(actual)
+}
