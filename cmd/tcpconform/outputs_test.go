@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -120,5 +121,28 @@ func TestProgressIsQuietOffATerminal(t *testing.T) {
 	p.clear()
 	if b.Len() != 0 {
 		t.Errorf("progress wrote %q", b.String())
+	}
+}
+
+// On a terminal (script(1) gives the run one) a live counter is redrawn
+// under the case lines and erased at the end.
+func TestProgressOnATerminal(t *testing.T) {
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("script(1) is not installed (util-linux): no way to give the run a terminal")
+	}
+	bin := filepath.Join(t.TempDir(), "tcpconform")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	cmd := bin + " run -pcap-dir " + t.TempDir() + " -run 'T04[3-4] '"
+	out, err := exec.Command(script, "-qec", cmd, "/dev/null").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	s := string(out)
+	if !strings.Contains(s, "\r\x1b[K[1/") || !strings.Contains(s, "passed, 0 failed, 0 skipped, 0 known deviations, 0 errors") ||
+		!strings.Contains(s, "\r\x1b[K6 passed, 0 failed, 0 skipped") {
+		t.Errorf("no live counter:\n%q", s)
 	}
 }
