@@ -39,6 +39,7 @@ import (
 	"github.com/tcpconform/tcpconform/suites"
 	"github.com/tcpconform/tcpconform/targets"
 	_ "github.com/tcpconform/tcpconform/targets/linux"
+	_ "github.com/tcpconform/tcpconform/targets/lwip"
 	_ "github.com/tcpconform/tcpconform/targets/netstack"
 )
 

@@ -1,0 +1,138 @@
+// Package lwip is the lwIP target: each instance is a fresh lwip_agent
+// process (agent/lwip_agent.c, built with gcc against Debian's liblwip-dev at
+// first use) driven through the stack-agent protocol (docs/agent-protocol.md).
+// Packets go over a unix socket pair, never a host interface; time is real.
+package lwip
+
+import (
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/tcpconform/tcpconform/targets"
+	"github.com/tcpconform/tcpconform/targets/agent"
+)
+
+//go:embed agent/lwip_agent.c
+var agentSource []byte
+
+func init() { targets.Register(Target{}) }
+
+// Target is the lwIP target.
+type Target struct{}
+
+var addrs = targets.Addrs{
+	Local4: netip.MustParseAddr("192.0.2.1"),
+	Peer4:  netip.MustParseAddr("192.0.2.2"),
+	Local6: netip.MustParseAddr("2001:db8::1"),
+	Peer6:  netip.MustParseAddr("2001:db8::2"),
+}
+
+// Name implements targets.Target.
+func (Target) Name() string { return "lwip" }
+
+// Describe implements targets.Target.
+func (Target) Describe() string {
+	return "lwIP 2.1 (Debian liblwip-dev), one agent process per case over a socket pair, real time"
+}
+
+// Available implements targets.Target: gcc, pkg-config and lwIP's
+// development files must be present.
+func (Target) Available() error {
+	if _, err := exec.LookPath("gcc"); err != nil {
+		return fmt.Errorf("%w: gcc not found (install gcc and liblwip-dev)", targets.ErrUnavailable)
+	}
+	if _, err := exec.LookPath("pkg-config"); err != nil {
+		return fmt.Errorf("%w: pkg-config not found (install pkg-config and liblwip-dev)", targets.ErrUnavailable)
+	}
+	if out, err := exec.Command("pkg-config", "--exists", "lwip").CombinedOutput(); err != nil {
+		return fmt.Errorf("%w: pkg-config knows no lwip (install liblwip-dev) %s", targets.ErrUnavailable, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+var build struct {
+	sync.Mutex
+	path string
+}
+
+// Binary returns the agent binary, building it into the user cache directory
+// when no binary for this source exists there yet.
+func Binary() (string, error) {
+	build.Lock()
+	defer build.Unlock()
+	if build.path != "" {
+		return build.path, nil
+	}
+	if err := (Target{}).Available(); err != nil {
+		return "", err
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "tcpconform", "lwip_agent")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(agentSource)
+	bin := filepath.Join(dir, "lwip_agent-"+hex.EncodeToString(sum[:8]))
+	if _, err := os.Stat(bin); err == nil {
+		build.path = bin
+		return bin, nil
+	}
+	src := filepath.Join(dir, "lwip_agent-"+hex.EncodeToString(sum[:8])+".c")
+	if err := os.WriteFile(src, agentSource, 0o644); err != nil {
+		return "", err
+	}
+	flags, err := exec.Command("pkg-config", "--cflags", "--libs", "lwip").Output()
+	if err != nil {
+		return "", fmt.Errorf("lwip: pkg-config --cflags --libs lwip: %v", err)
+	}
+	tmp := bin + ".tmp" + strconv.Itoa(os.Getpid())
+	args := append([]string{"-O2", "-Wall", "-o", tmp, src}, strings.Fields(string(flags))...)
+	args = append(args, "-lpthread")
+	if out, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("lwip: building the agent failed: %v\n%s", err, out)
+	}
+	// Renaming makes the binary appear whole, even with builds in parallel.
+	if err := os.Rename(tmp, bin); err != nil {
+		return "", err
+	}
+	build.path = bin
+	return bin, nil
+}
+
+// New implements targets.Target: it starts a fresh agent.
+func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, error) {
+	if cfg.TimeWait != 0 {
+		return nil, fmt.Errorf("lwip target: %w: TIME-WAIT is 2*TCP_MSL, fixed when the library is built", targets.ErrUnsupported)
+	}
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = 1
+	}
+	a, err := agent.Start(ctx, agent.Spec{
+		Name: "lwip agent",
+		Path: bin,
+		Args: []string{addrs.Local4.String(), "24", addrs.Local6.String(), strconv.FormatUint(seed&0xffffffff, 10)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return agent.NewInstance(a, addrs, targets.Capabilities{IPv4: true, IPv6: true, State: true, SynReceivedState: true}), nil
+}
