@@ -92,7 +92,7 @@ func (in *Instance) SetSysctl(name, value string) error {
 // and then waits until everything it sent because of them has been read, so
 // that states and replies are in place; otherwise it does nothing.
 type Clock struct {
-	RealClock
+	targets.RealClock
 	A *Agent
 }
 

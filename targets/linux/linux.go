@@ -190,7 +190,7 @@ var (
 
 func (in *instance) Link() targets.Link       { return in.link }
 func (in *instance) Sockets() targets.Sockets { return sockets{in} }
-func (in *instance) Clock() targets.Clock     { return realClock{} }
+func (in *instance) Clock() targets.Clock     { return targets.RealClock{} }
 func (in *instance) Addrs() targets.Addrs     { return addrs }
 
 // Capabilities implements targets.Instance.
@@ -264,39 +264,3 @@ func (in *instance) RunShell(ctx context.Context, command, dir string) ([]byte, 
 	return []byte(out.String()), err
 }
 
-// realClock is the wall clock.
-type realClock struct{}
-
-func (realClock) Now() time.Time               { return time.Now() }
-func (realClock) Virtual() bool                { return false }
-func (realClock) Settle()                      {}
-func (realClock) NextTimer() (time.Time, bool) { return time.Time{}, false }
-
-// spinWindow is how much of a wait is spent spinning rather than sleeping:
-// a sleeping goroutine wakes up to a millisecond late, too coarse for
-// packetdrill's 4 ms tolerance once a few waits add up.
-const spinWindow = 300 * time.Microsecond
-
-// Advance waits for d, or until ctx is done: it sleeps for most of it and
-// spins through the last moments, so that the next packet leaves on time.
-func (realClock) Advance(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	deadline := time.Now().Add(d)
-	if d > spinWindow {
-		t := time.NewTimer(d - spinWindow)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		}
-	}
-	for time.Now().Before(deadline) {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-	return nil
-}

@@ -1,11 +1,12 @@
-package agent
+package targets
 
 import (
 	"context"
 	"time"
 )
 
-// RealClock is the wall clock, for agents whose stacks run in real time.
+// RealClock is the wall clock, for targets whose stacks run in real time
+// (a kernel, an agent process).
 type RealClock struct{}
 
 func (RealClock) Now() time.Time               { return time.Now() }
@@ -13,11 +14,13 @@ func (RealClock) Virtual() bool                { return false }
 func (RealClock) Settle()                      {}
 func (RealClock) NextTimer() (time.Time, bool) { return time.Time{}, false }
 
-// spinWindow is how much of a wait is spent spinning rather than sleeping,
-// so that the next packet leaves on time.
+// spinWindow is how much of a wait is spent spinning rather than sleeping:
+// a sleeping goroutine wakes up to a millisecond late, too coarse for
+// packetdrill's 4 ms tolerance once a few waits add up.
 const spinWindow = 300 * time.Microsecond
 
-// Advance waits for d, or until ctx is done.
+// Advance waits for d, or until ctx is done: it sleeps for most of it and
+// spins through the last moments, so that the next packet leaves on time.
 func (RealClock) Advance(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
