@@ -263,4 +263,3 @@ func (in *instance) RunShell(ctx context.Context, command, dir string) ([]byte, 
 	err := cmd.Wait()
 	return []byte(out.String()), err
 }
-
