@@ -66,12 +66,18 @@ var build struct {
 }
 
 // Binary returns the agent binary, building it into the user cache directory
-// when no binary for this source exists there yet.
+// when no binary for this source exists there yet. The environment variable
+// TCPCONFORM_LWIP_AGENT, when set, names an agent binary to use instead (for
+// debugging: one built by hand, e.g. with -g -fsanitize=address).
 func Binary() (string, error) {
 	build.Lock()
 	defer build.Unlock()
 	if build.path != "" {
 		return build.path, nil
+	}
+	if p := os.Getenv("TCPCONFORM_LWIP_AGENT"); p != "" {
+		build.path = p
+		return p, nil
 	}
 	if err := (Target{}).Available(); err != nil {
 		return "", err

@@ -154,9 +154,17 @@ static void *rx(void *arg)
 		/* The tcpip thread takes packets and callbacks in order: once
 		 * the callback queued after a packet has counted it, its
 		 * effects (state, replies) are in place. */
-		struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_POOL);
+		/* PBUF_RAM, one block of exactly n bytes, not PBUF_POOL:
+		 * Debian's liblwip 2.1.3 disagrees with itself on the pool
+		 * buffer size (pbuf.c chains up to 1536 bytes a buffer,
+		 * memp.c allocates 616 with the pbuf header, as if TCP_MSS
+		 * were 536), so pbuf_take into a pool chain overran the heap
+		 * for any packet over about 590 bytes. */
+		if (n > 0xffff)
+			continue; /* no IP packet is that long */
+		struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM);
 		if (p) {
-			pbuf_take(p, buf, (u16_t)n);
+			memcpy(p->payload, buf, (size_t)n);
 			if (tcpip_input(p, &nif) != ERR_OK)
 				pbuf_free(p);
 		}
@@ -633,8 +641,7 @@ static void handle(char *line)
 			return;
 		}
 		/* lwIP's SO_RCVBUF counts queued data only; it does not bound
-		 * the TCP window, and with this build the agent's heap was
-		 * found corrupted after setting it and filling the window. */
+		 * the TCP window, so it cannot close the window as asked. */
 		if (verb[0] == 's' && opt == SO_RCVBUF) {
 			reply_err(id, ENOPROTOOPT, "SO_RCVBUF does not bound lwIP's TCP window");
 			return;
