@@ -81,6 +81,16 @@ type Addrs struct {
 	Local6, Peer6 netip.Addr
 }
 
+// DocumentationAddrs are the addresses every built-in target uses: the stack
+// at .1 and the peer at .2 of 192.0.2.0/24 (RFC 5737) and 2001:db8::/64
+// (RFC 3849).
+var DocumentationAddrs = Addrs{
+	Local4: netip.MustParseAddr("192.0.2.1"),
+	Peer4:  netip.MustParseAddr("192.0.2.2"),
+	Local6: netip.MustParseAddr("2001:db8::1"),
+	Peer6:  netip.MustParseAddr("2001:db8::2"),
+}
+
 // Capabilities is what an instance supports, so that specs needing more can be
 // skipped with a reason.
 type Capabilities struct {

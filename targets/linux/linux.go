@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -33,12 +32,7 @@ func init() { targets.Register(Target{}) }
 // Target is the Linux kernel target.
 type Target struct{}
 
-var addrs = targets.Addrs{
-	Local4: netip.MustParseAddr("192.0.2.1"),
-	Peer4:  netip.MustParseAddr("192.0.2.2"),
-	Local6: netip.MustParseAddr("2001:db8::1"),
-	Peer6:  netip.MustParseAddr("2001:db8::2"),
-}
+var addrs = targets.DocumentationAddrs
 
 // Name implements targets.Target.
 func (Target) Name() string { return "linux" }

@@ -10,7 +10,6 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,12 +29,7 @@ func init() { targets.Register(Target{}) }
 // Target is the lwIP target.
 type Target struct{}
 
-var addrs = targets.Addrs{
-	Local4: netip.MustParseAddr("192.0.2.1"),
-	Peer4:  netip.MustParseAddr("192.0.2.2"),
-	Local6: netip.MustParseAddr("2001:db8::1"),
-	Peer6:  netip.MustParseAddr("2001:db8::2"),
-}
+var addrs = targets.DocumentationAddrs
 
 // Name implements targets.Target.
 func (Target) Name() string { return "lwip" }

@@ -41,7 +41,6 @@ package netstack
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"sync"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -59,12 +58,7 @@ func init() { targets.Register(Target{}) }
 // nicID is the stack's only NIC.
 const nicID tcpip.NICID = 1
 
-var addrs = targets.Addrs{
-	Local4: netip.MustParseAddr("192.0.2.1"),
-	Peer4:  netip.MustParseAddr("192.0.2.2"),
-	Local6: netip.MustParseAddr("2001:db8::1"),
-	Peer6:  netip.MustParseAddr("2001:db8::2"),
-}
+var addrs = targets.DocumentationAddrs
 
 // Target makes netstack instances. It needs no privilege and is always
 // available.
