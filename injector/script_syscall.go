@@ -109,6 +109,8 @@ func (r *scriptRun) settle(sc *script.Syscall, pc preparedCall, res callResult) 
 		}
 	case errors.Is(res.err, targets.ErrUnsupported):
 		r.skip(sc.Pos, "%s: %v", callText(sc), res.err)
+	case errors.Is(res.err, targets.ErrTargetFailed):
+		r.failAt(sc.Pos, "%s: %v", callText(sc), res.err)
 	default:
 		r.ctxErr(sc.Pos, fmt.Errorf("%s: %w", callText(sc), res.err))
 	}

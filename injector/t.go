@@ -176,14 +176,17 @@ func (t *T) domain() int {
 }
 
 // must turns a socket call's error into the case's end: an errno is the
-// target refusing a call the case needs (nonconformance), anything else is a
-// harness error.
+// target refusing a call the case needs, and a target that died fails the
+// case too (nonconformance); anything else is a harness error.
 func (t *T) must(call string, err error) {
 	if err == nil {
 		return
 	}
 	if errno, ok := err.(syscall.Errno); ok {
 		t.fail(fmt.Sprintf("%s failed: %s (%d)", call, errnoName(errno), int(errno)))
+	}
+	if errors.Is(err, targets.ErrTargetFailed) {
+		t.fail(fmt.Sprintf("%s: %v", call, err))
 	}
 	if errors.Is(err, context.DeadlineExceeded) && t.ctx.Err() == nil {
 		t.fail(fmt.Sprintf("%s blocked for %v: the target never completed it", call, BlockingCallLimit))

@@ -191,6 +191,12 @@ type Sockets interface {
 	RemoteAddr(fd int) (netip.AddrPort, error)
 }
 
+// ErrTargetFailed marks a call that failed because the stack under test
+// itself died or stopped answering (an agent process that crashed or
+// exited): that fails the case, with the reason, rather than counting as a
+// harness error.
+var ErrTargetFailed = errors.New("the target failed")
+
 // ErrUnsupported marks what a target cannot do (a sysctl it has no
 // equivalent for, a TCP_INFO field it does not keep). A case or script that
 // needs it is skipped with the reason, never passed or failed.

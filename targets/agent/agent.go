@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tcpconform/tcpconform/targets"
 )
 
 // ProtocolVersion is the version of docs/agent-protocol.md this package speaks.
@@ -164,7 +166,7 @@ func Start(ctx context.Context, spec Spec) (*Agent, error) {
 		select {
 		case <-a.exited:
 		case <-time.After(2 * time.Second):
-			a.fail(fmt.Errorf("%s closed its control channel%s", spec.Name, a.stderrNote()))
+			a.fail(fmt.Errorf("%w: %s closed its control channel%s", targets.ErrTargetFailed, spec.Name, a.stderrNote()))
 		}
 	}()
 	go func() {
@@ -174,7 +176,7 @@ func Start(ctx context.Context, spec Spec) (*Agent, error) {
 		case <-eof:
 		case <-time.After(time.Second):
 		}
-		a.fail(fmt.Errorf("%s exited (%v)%s", spec.Name, exitReason(werr), a.stderrNote()))
+		a.fail(fmt.Errorf("%w: %s exited (%v)%s", targets.ErrTargetFailed, spec.Name, exitReason(werr), a.stderrNote()))
 		close(a.exited)
 	}()
 
