@@ -116,6 +116,9 @@ func (t *T) check(err error) {
 	if nc, ok := err.(*Nonconformance); ok {
 		t.fail(nc.Message)
 	}
+	if errors.Is(err, targets.ErrTargetFailed) {
+		t.fail(err.Error())
+	}
 	t.rep.Error((&HarnessError{Where: caller(), Err: err}).Error())
 }
 

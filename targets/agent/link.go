@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -81,10 +82,12 @@ func (l *Link) Inject(pkt []byte) error {
 		return err
 	}
 	_, err := l.f.Write(pkt)
-	if err == nil {
-		l.injected.Add(1)
+	if err != nil {
+		// The agent's end of the socket pair is gone: it died.
+		return fmt.Errorf("%w: %s: packet not delivered: %v", targets.ErrTargetFailed, l.a.spec.Name, err)
 	}
-	return err
+	l.injected.Add(1)
+	return nil
 }
 
 // Poll implements targets.Link.
