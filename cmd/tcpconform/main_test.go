@@ -155,9 +155,40 @@ func TestBuiltinOnLinux(t *testing.T) {
 		t.Skipf("linux target unavailable: %v", err)
 	}
 	code, out, errs := runMain("run", "-target", "linux", "-parallel", "2", "-pcap-dir", t.TempDir())
+	if code == 1 {
+		// The kernel runs on the real clock, beside whatever else the
+		// machine does: a case that failed is run once more, alone, and
+		// must pass then. A behaviour of the kernel fails twice.
+		failed := failedCases(out)
+		t.Logf("%d cases failed on the first run; running them again:\n%s", len(failed), strings.Join(failed, "\n"))
+		code, out, errs = runMain("run", "-target", "linux", "-pcap-dir", t.TempDir(), "-run", exactly(failed))
+	}
 	if code != 0 || !strings.Contains(out, " passed, 0 failed, ") {
 		t.Errorf("exit %d\n%s\n%s", code, out, errs)
 	}
+}
+
+// failedCases returns the full names of the cases a run reported as FAIL.
+func failedCases(out string) []string {
+	var names []string
+	for _, line := range strings.Split(out, "\n") {
+		if name, ok := strings.CutPrefix(line, "FAIL  "); ok {
+			if i := strings.LastIndex(name, " ("); i > 0 {
+				name = name[:i]
+			}
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// exactly is a -run pattern matching just these full names.
+func exactly(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = regexp.QuoteMeta(n)
+	}
+	return "^(" + strings.Join(quoted, "|") + ")$"
 }
 
 const inqScript = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
@@ -241,5 +272,18 @@ func TestFastOpenCookiesOnLinux(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q: exit %d\n%s\n%s", want, code, out, errs)
 		}
+	}
+}
+
+// The re-run of failed cases selects exactly those cases.
+func TestRerunSelectsExactlyTheFailedCases(t *testing.T) {
+	out := "PASS  a [IPv4] (1ms)\nFAIL  T043 SYN-SENT: RST with an acceptable ACK resets the connection: CLOSED, ECONNREFUSED [IPv6] (2ms)\n      why\n1 passed, 1 failed, 0 skipped\n"
+	failed := failedCases(out)
+	if len(failed) != 1 {
+		t.Fatalf("failedCases = %q", failed)
+	}
+	code, got, _ := runMain("run", "-pcap-dir", t.TempDir(), "-run", exactly(failed))
+	if code != 0 || !strings.HasSuffix(got, "1 passed, 0 failed, 0 skipped\n") || !strings.Contains(got, failed[0]) {
+		t.Errorf("exit %d\n%s", code, got)
 	}
 }
