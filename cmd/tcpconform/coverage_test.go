@@ -29,3 +29,16 @@ func TestCoverage(t *testing.T) {
 		t.Errorf("unknown target: exit %d", code)
 	}
 }
+
+// matrix prints one column per target, one row per group and a total.
+func TestMatrix(t *testing.T) {
+	code, out, errs := runMain("matrix", "-targets", "netstack")
+	if code != 0 || !strings.HasPrefix(out, "| cases | netstack |\n|---|---|\n") ||
+		!regexp.MustCompile(`\n\| SYN-SENT \| \d+ / 0 / \d+ / \d+ / 0 \|\n`).MatchString(out) ||
+		!regexp.MustCompile(`\n\| total \| \d+ / 0 / \d+ / \d+ / 0 \|\n`).MatchString(out) {
+		t.Errorf("exit %d\n%s\n%s", code, out, errs)
+	}
+	if code, _, _ := runMain("matrix", "-targets", "nosuch"); code != 2 {
+		t.Errorf("unknown target: exit %d", code)
+	}
+}

@@ -59,6 +59,7 @@ commands:
   targets  list the targets and whether each can run here
   coverage run the built-in cases on a target and map them onto the
            transition table (T001–T110) and RFC 9293's requirement labels
+  matrix   run the built-in cases on several targets; print the verdicts as a table
 
 Exit status: 0 conformant (or matching -baseline), 1 nonconformance (or a
 new failure or unexpected pass against -baseline), 2 usage, script or
@@ -91,6 +92,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdTargets(args[1:], stdout, stderr)
 	case "coverage":
 		return cmdCoverage(ctx, args[1:], stdout, stderr)
+	case "matrix":
+		return cmdMatrix(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
