@@ -208,14 +208,18 @@ const inqScript = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 // recvmsg's control messages are compared: after reading 1000 of 3000
 // bytes, TCP_CM_INQ says 2000 remain.
 func TestRecvmsgControlMessagesOnLinux(t *testing.T) {
+	goodAndWrongOnLinux(t, fmt.Sprintf(inqScript, 2000), fmt.Sprintf(inqScript, 1999),
+		"control message 0 data d0070000, the script expects cf070000")
+}
+
+// goodAndWrongOnLinux runs a script that must pass and a variant that must
+// fail on the Linux target, over IPv4, and looks for why in the output.
+func goodAndWrongOnLinux(t *testing.T, good, wrong, why string) {
+	t.Helper()
 	needLinux(t)
-	dir := writeScripts(t, map[string]string{"good.pkt": fmt.Sprintf(inqScript, 2000), "wrong.pkt": fmt.Sprintf(inqScript, 1999)})
+	dir := writeScripts(t, map[string]string{"good.pkt": good, "wrong.pkt": wrong})
 	code, out, errs := runMain("run", "-target", "linux", "-ip", "4", "-pcap-dir", t.TempDir(), dir)
-	for _, want := range []string{
-		"PASS  " + dir + "/good.pkt [IPv4]",
-		"FAIL  " + dir + "/wrong.pkt [IPv4]",
-		"control message 0 data d0070000, the script expects cf070000",
-	} {
+	for _, want := range []string{"PASS  " + dir + "/good.pkt [IPv4]", "FAIL  " + dir + "/wrong.pkt [IPv4]", why} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q: exit %d\n%s\n%s", want, code, out, errs)
 		}
@@ -258,21 +262,8 @@ const fastOpenScript = `--local_ip=192.168.0.2
 // over to the harness's, and TFO_COOKIE is the live one; a cookie the kernel
 // would not have made for the script's addresses still fails.
 func TestFastOpenCookiesOnLinux(t *testing.T) {
-	needLinux(t)
-	dir := writeScripts(t, map[string]string{
-		"good.pkt":  fmt.Sprintf(fastOpenScript, "00abaaabe8e954c2"),
-		"wrong.pkt": fmt.Sprintf(fastOpenScript, "00abaaabe8e954c3"),
-	})
-	code, out, errs := runMain("run", "-target", "linux", "-ip", "4", "-pcap-dir", t.TempDir(), dir)
-	for _, want := range []string{
-		"PASS  " + dir + "/good.pkt [IPv4]",
-		"FAIL  " + dir + "/wrong.pkt [IPv4]",
-		"wrong.pkt:8: outbound packet does not match",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q: exit %d\n%s\n%s", want, code, out, errs)
-		}
-	}
+	goodAndWrongOnLinux(t, fmt.Sprintf(fastOpenScript, "00abaaabe8e954c2"), fmt.Sprintf(fastOpenScript, "00abaaabe8e954c3"),
+		"wrong.pkt:8: outbound packet does not match")
 }
 
 // The re-run of failed cases selects exactly those cases.
