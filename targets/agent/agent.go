@@ -50,6 +50,22 @@ type Spec struct {
 	// request that cannot block; Grace is how long Close waits after quit
 	// before killing the process group.
 	HelloTimeout, CallTimeout, Grace time.Duration
+	// Packets, when set, opens the packet channel instead of the datagram
+	// socket pair whose other end is the child's fd 3 (a virtual machine
+	// that connects to a socket of its own, for instance). It is called
+	// before the child starts.
+	Packets func() (PacketConn, error)
+	// ControlFD carries requests and replies over a stream socket pair
+	// whose other end is the child's next fd (3, or 4 after the packet
+	// socket pair) instead of its stdin and stdout; a virtual machine's
+	// serial line, say. The child's stdin is then /dev/null and its stdout
+	// goes with its stderr.
+	ControlFD bool
+	// MaxRequest, when non-zero, is the longest request line the agent
+	// can take at once (a serial line that stalls on long bursts). Data
+	// that would make a send longer goes ahead in "put" requests of at
+	// most this size, when the agent announced the "put" feature.
+	MaxRequest int
 }
 
 // Hello is what the agent announced.
@@ -112,49 +128,79 @@ func Start(ctx context.Context, spec Spec) (*Agent, error) {
 	if spec.Grace == 0 {
 		spec.Grace = DefaultGrace
 	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("%s: socketpair: %w", spec.Name, err)
-	}
-	for _, fd := range fds {
-		// Room for bursts: a window's worth of segments either way.
-		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 4<<20)
-		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20)
-	}
-	unix.SetNonblock(fds[0], true)
-	ours := os.NewFile(uintptr(fds[0]), "agent packets")
-	theirs := os.NewFile(uintptr(fds[1]), "agent packets (child)")
-
+	a := &Agent{spec: spec, pending: map[string]chan reply{}, exited: make(chan struct{}), stderr: &tailBuffer{max: 4096}}
 	cmd := exec.Command(spec.Path, spec.Args...)
-	cmd.ExtraFiles = []*os.File{theirs} // fd 3
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	a := &Agent{spec: spec, cmd: cmd, pending: map[string]chan reply{}, exited: make(chan struct{}), stderr: &tailBuffer{max: 4096}}
 	cmd.Stderr = a.stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		ours.Close()
-		theirs.Close()
+	a.cmd = cmd
+	// closeOnFail holds what is ours to close if the start fails; theirs
+	// what the child inherits, closed once it has started.
+	var closeOnFail, theirs []io.Closer
+	fail := func(err error) (*Agent, error) {
+		for _, c := range append(closeOnFail, theirs...) {
+			c.Close()
+		}
 		return nil, err
 	}
-	// A pipe of our own rather than StdoutPipe: Wait must not close it
-	// before the last replies have been read.
-	stdout, stdoutW, err := os.Pipe()
-	if err != nil {
-		ours.Close()
-		theirs.Close()
-		return nil, err
+
+	var packets PacketConn
+	if spec.Packets != nil {
+		p, err := spec.Packets()
+		if err != nil {
+			return fail(fmt.Errorf("%s: packet channel: %w", spec.Name, err))
+		}
+		packets = p
+	} else {
+		ours, child, err := socketPair(unix.SOCK_DGRAM, "agent packets")
+		if err != nil {
+			return fail(fmt.Errorf("%s: socketpair: %w", spec.Name, err))
+		}
+		for _, f := range []*os.File{ours, child} {
+			// Room for bursts: a window's worth of segments either way.
+			unix.SetsockoptInt(int(f.Fd()), unix.SOL_SOCKET, unix.SO_SNDBUF, 4<<20)
+			unix.SetsockoptInt(int(f.Fd()), unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20)
+		}
+		cmd.ExtraFiles = append(cmd.ExtraFiles, child) // fd 3
+		theirs = append(theirs, child)
+		packets = fileConn{ours}
 	}
-	cmd.Stdout = stdoutW
-	a.stdin = stdin
-	err = cmd.Start()
-	theirs.Close()
-	stdoutW.Close()
-	if err != nil {
-		ours.Close()
-		stdout.Close()
-		return nil, fmt.Errorf("%s: start %s: %w", spec.Name, spec.Path, err)
+	closeOnFail = append(closeOnFail, packets)
+
+	// stdout is read until end of file; the writers must be closed for
+	// that, so both ends are files of our own rather than StdoutPipe,
+	// which Wait would close before the last replies have been read.
+	var ctrlR io.ReadCloser
+	if spec.ControlFD {
+		ours, child, err := socketPair(unix.SOCK_STREAM, "agent control")
+		if err != nil {
+			return fail(fmt.Errorf("%s: socketpair: %w", spec.Name, err))
+		}
+		cmd.ExtraFiles = append(cmd.ExtraFiles, child)
+		theirs = append(theirs, child)
+		cmd.Stdout = a.stderr
+		ctrlR, a.stdin = ours, ours
+	} else {
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			return fail(err)
+		}
+		stdout, stdoutW, err := os.Pipe()
+		if err != nil {
+			return fail(err)
+		}
+		cmd.Stdout = stdoutW
+		theirs = append(theirs, stdoutW)
+		ctrlR, a.stdin = stdout, stdin
 	}
-	a.link = newLink(ours, a)
+	closeOnFail = append(closeOnFail, ctrlR)
+	if err := cmd.Start(); err != nil {
+		return fail(fmt.Errorf("%s: start %s: %w", spec.Name, spec.Path, err))
+	}
+	for _, c := range theirs {
+		c.Close()
+	}
+	a.link = newLink(packets, a)
+	stdout := ctrlR
 
 	helloc := make(chan string, 1)
 	eof := make(chan struct{})
@@ -210,6 +256,16 @@ func Start(ctx context.Context, spec Spec) (*Agent, error) {
 		a.Close()
 		return nil, ctx.Err()
 	}
+}
+
+// socketPair returns our end, non-blocking, and the child's end.
+func socketPair(typ int, name string) (ours, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, typ|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	unix.SetNonblock(fds[0], true)
+	return os.NewFile(uintptr(fds[0]), name), os.NewFile(uintptr(fds[1]), name+" (child)"), nil
 }
 
 func parseHello(line string) (Hello, error) {
@@ -315,6 +371,29 @@ func (a *Agent) stderrNote() string {
 		return ""
 	}
 	return "; stderr: " + s
+}
+
+// stage returns the data argument of a send: the hex itself, or, when the
+// request would be longer than the agent takes at once, "@NAME" after the
+// data has gone ahead in pieces with put requests, one at a time.
+func (a *Agent) stage(hexData string) (string, error) {
+	max := a.spec.MaxRequest - 64 // room for the id, verb and buffer name
+	if a.spec.MaxRequest == 0 || len(hexData) <= max || !a.hello.Has("put") {
+		return hexData, nil
+	}
+	max &^= 1 // whole bytes
+	a.mu.Lock()
+	a.nextID++
+	name := "b" + strconv.FormatUint(a.nextID, 10)
+	a.mu.Unlock()
+	for len(hexData) > 0 {
+		n := min(len(hexData), max)
+		if _, err := a.Call("put", name, hexData[:n]); err != nil {
+			return "", err
+		}
+		hexData = hexData[n:]
+	}
+	return "@" + name, nil
 }
 
 // Error is an errno-style result from the agent, with its explanation.
@@ -466,6 +545,8 @@ func errnoByName(name string) syscall.Errno {
 			}
 		}
 		errnos["EWOULDBLOCK"] = syscall.EAGAIN
+		// ErrnoName calls 95 ENOTSUP; agents say EOPNOTSUPP.
+		errnos["EOPNOTSUPP"] = syscall.EOPNOTSUPP
 	})
 	if e, ok := errnos[name]; ok {
 		return e

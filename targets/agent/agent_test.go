@@ -68,3 +68,30 @@ read id rest; echo dying >&2; exit 7`))
 		t.Errorf("link after the crash: %v", err)
 	}
 }
+
+// Over a control line with a length limit, a long send goes ahead in put
+// requests no longer than the limit, one at a time, then sends them as one.
+// The fake agent logs each request line's length and answers everything.
+func TestLongSendIsPut(t *testing.T) {
+	spec := sh(`echo hello tcpconform-agent 1 fake 0 ipv4 put
+while read -r id verb a b; do
+  echo "$verb ${#b}" >&2
+  case $verb in send) echo "$id ok 3000";; *) echo "$id ok";; esac
+done`)
+	spec.MaxRequest = 1000
+	a, err := Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	n, err := Sockets{a}.Write(context.Background(), 5, make([]byte, 3000))
+	if err != nil || n != 3000 {
+		t.Fatalf("write = %d, %v", n, err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	// 6000 hex digits in pieces of at most 936, then one send of "@NAME".
+	want := "put 936,put 936,put 936,put 936,put 936,put 936,put 384,send 3"
+	if got := strings.ReplaceAll(strings.TrimSpace(a.stderr.String()), "\n", ","); got != want {
+		t.Errorf("requests: %s\nwant      %s", got, want)
+	}
+}

@@ -16,7 +16,7 @@ import (
 // packet. It implements targets.Link; packets are stamped with the wall
 // clock when the harness reads them.
 type Link struct {
-	f       *os.File
+	f       PacketConn
 	a       *Agent
 	packets chan targets.Packet
 	stop    chan struct{}
@@ -25,11 +25,43 @@ type Link struct {
 	injected, received atomic.Uint64
 }
 
-func newLink(f *os.File, a *Agent) *Link {
+func newLink(f PacketConn, a *Agent) *Link {
 	l := &Link{f: f, a: a, packets: make(chan targets.Packet, 4096), stop: make(chan struct{})}
 	l.wg.Add(1)
 	go l.read()
 	return l
+}
+
+// PacketConn carries the packet channel: one call, one raw IP packet.
+type PacketConn interface {
+	// ReadPacket waits for the next packet the agent sent; it fails once
+	// the channel is closed.
+	ReadPacket(b []byte) (int, error)
+	// WritePacket hands one packet to the agent.
+	WritePacket(b []byte) error
+	Close() error
+}
+
+// fileConn is the default packet channel: a datagram socket pair.
+type fileConn struct{ f *os.File }
+
+func (c fileConn) ReadPacket(b []byte) (int, error) { return c.f.Read(b) }
+func (c fileConn) WritePacket(b []byte) error {
+	_, err := c.f.Write(b)
+	return err
+}
+func (c fileConn) Close() error { return c.f.Close() }
+
+// Drain drops every packet read so far and not yet taken, so that a new
+// case on a reused agent starts with an empty queue.
+func (l *Link) Drain() {
+	for {
+		select {
+		case <-l.packets:
+		default:
+			return
+		}
+	}
 }
 
 // read delivers the TCP packets the agent sends.
@@ -37,7 +69,7 @@ func (l *Link) read() {
 	defer l.wg.Done()
 	buf := make([]byte, 65536)
 	for {
-		n, err := l.f.Read(buf)
+		n, err := l.f.ReadPacket(buf)
 		if err != nil {
 			return // closed
 		}
@@ -81,7 +113,7 @@ func (l *Link) Inject(pkt []byte) error {
 	if err := l.a.deadErr(); err != nil {
 		return err
 	}
-	_, err := l.f.Write(pkt)
+	err := l.f.WritePacket(pkt)
 	if err != nil {
 		// The agent's end of the socket pair is gone: it died.
 		return fmt.Errorf("%w: %s: packet not delivered: %v", targets.ErrTargetFailed, l.a.spec.Name, err)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/tcpconform/tcpconform/targets"
 )
 
@@ -134,7 +136,11 @@ func (s Sockets) Read(ctx context.Context, fd int, n int) ([]byte, error) {
 
 // Write implements targets.Sockets.
 func (s Sockets) Write(ctx context.Context, fd int, b []byte) (int, error) {
-	f, err := s.A.CallBlocking(ctx, "send", itoa(fd), hex.EncodeToString(b))
+	data, err := s.A.stage(hex.EncodeToString(b))
+	if err != nil {
+		return 0, errno(err)
+	}
+	f, err := s.A.CallBlocking(ctx, "send", itoa(fd), data)
 	if err != nil {
 		return 0, errno(err)
 	}
@@ -191,6 +197,24 @@ func optName(level, name int) (string, bool) {
 		return "nodelay", true
 	case level == syscall.IPPROTO_TCP && name == syscall.TCP_MAXSEG:
 		return "maxseg", true
+	case level == syscall.IPPROTO_TCP && name == syscall.TCP_CORK:
+		return "cork", true
+	case level == syscall.IPPROTO_TCP && name == syscall.TCP_KEEPIDLE:
+		return "keepidle", true
+	case level == syscall.IPPROTO_TCP && name == syscall.TCP_KEEPINTVL:
+		return "keepintvl", true
+	case level == syscall.IPPROTO_TCP && name == syscall.TCP_KEEPCNT:
+		return "keepcnt", true
+	case level == syscall.IPPROTO_TCP && name == syscall.TCP_SYNCNT:
+		return "syncnt", true
+	case level == syscall.IPPROTO_TCP && name == syscall.TCP_LINGER2:
+		return "linger2", true
+	case level == syscall.IPPROTO_TCP && name == unix.TCP_USER_TIMEOUT:
+		return "user_timeout", true
+	case level == syscall.IPPROTO_IP && name == syscall.IP_TOS:
+		return "tos", true
+	case level == syscall.IPPROTO_IPV6 && name == unix.IPV6_TCLASS:
+		return "tclass", true
 	}
 	return "", false
 }
