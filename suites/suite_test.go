@@ -21,7 +21,9 @@ import (
 	"github.com/tcpconform/tcpconform/suites"
 	"github.com/tcpconform/tcpconform/targets"
 	_ "github.com/tcpconform/tcpconform/targets/linux"
+	_ "github.com/tcpconform/tcpconform/targets/lwip"
 	_ "github.com/tcpconform/tcpconform/targets/netstack"
+	_ "github.com/tcpconform/tcpconform/targets/uml"
 )
 
 var (
@@ -104,6 +106,8 @@ func TestBuiltinCases(t *testing.T) {
 		Describe("Go cases", func() { specs(tgt, suites.Cases(), opts) })
 		Describe("scripts", func() { specs(tgt, scripts, opts) })
 	})
+	// A target that keeps a guest running across specs stops it at the end.
+	AfterSuite(targets.ShutdownAll)
 	RunSpecs(t, "tcpconform built-in cases", Label("suite:builtin"))
 }
 

@@ -337,3 +337,20 @@ type RawSockopts interface {
 type FastOpenCookies interface {
 	FastOpenCookies(client, server netip.Addr, extra [][]byte) ([][]byte, error)
 }
+
+// Shutdowner is implemented by targets that keep something running from one
+// instance to the next (one virtual machine per run, booted at the first
+// case). The harness calls Shutdown once its run is over; a later New starts
+// afresh.
+type Shutdowner interface {
+	Shutdown() error
+}
+
+// ShutdownAll shuts down what every registered target keeps running.
+func ShutdownAll() {
+	for _, t := range All() {
+		if s, ok := t.(Shutdowner); ok {
+			s.Shutdown()
+		}
+	}
+}

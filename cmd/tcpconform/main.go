@@ -41,6 +41,7 @@ import (
 	_ "github.com/tcpconform/tcpconform/targets/linux"
 	_ "github.com/tcpconform/tcpconform/targets/lwip"
 	_ "github.com/tcpconform/tcpconform/targets/netstack"
+	_ "github.com/tcpconform/tcpconform/targets/uml"
 )
 
 // Exit statuses.
@@ -77,6 +78,9 @@ func main() {
 
 // Main runs the command line args and returns the exit status.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// A target that keeps a guest running across cases stops it here, on
+	// every way out (an interrupted run returns through here too).
+	defer targets.ShutdownAll()
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitError

@@ -76,7 +76,7 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 	_, _, errs := runMain("run", "-target", "nosuch")
-	if !strings.Contains(errs, `unknown target "nosuch" (known: [linux lwip netstack])`) {
+	if !strings.Contains(errs, `unknown target "nosuch" (known: [linux lwip netstack uml])`) {
 		t.Errorf("unknown target message: %q", errs)
 	}
 }

@@ -1,0 +1,228 @@
+package uml
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+)
+
+// The guest's NIC and the harness's side of the virtual wire. Both are
+// locally administered unicast addresses (IEEE 802: bit 1 of the first
+// octet), so they can clash with no real card.
+var (
+	guestMAC   = net.HardwareAddr{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}
+	harnessMAC = net.HardwareAddr{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}
+)
+
+// wire is the guest's Ethernet segment as the harness sees it: UML's vector
+// driver ("bess" transport) connects to a unix SOCK_SEQPACKET socket the
+// harness listens on and sends one Ethernet frame per message. wire turns
+// that into the agent package's packet channel of raw IP datagrams. It
+// answers the guest's ARP requests and IPv6 neighbour solicitations for every
+// address but the guest's own, as the one neighbour on the segment (RFC 826,
+// RFC 4861 section 7.2.4), so that any peer address the harness picks is
+// reachable; and it passes on only packets addressed to the current peer, so
+// that what an earlier case's connections still send never reaches the next.
+type wire struct {
+	ln    *net.UnixListener
+	path  string
+	guest [2]netip.Addr // the guest's own IPv4 and IPv6 address
+
+	ready  chan struct{} // closed once the guest has connected
+	conn   *net.UnixConn
+	done   chan struct{}
+	once   sync.Once
+	cmu    sync.Mutex // guards conn's arrival against closed
+	closed bool
+	peer   atomic.Pointer[[2]netip.Addr]
+	wmu    sync.Mutex
+}
+
+func listenWire(path string, guest4, guest6 netip.Addr) (*wire, error) {
+	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: path, Net: "unixpacket"})
+	if err != nil {
+		return nil, err
+	}
+	w := &wire{ln: ln, path: path, guest: [2]netip.Addr{guest4, guest6}, ready: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		c, err := ln.AcceptUnix()
+		if err != nil {
+			return
+		}
+		w.cmu.Lock()
+		defer w.cmu.Unlock()
+		if w.closed {
+			c.Close()
+			return
+		}
+		w.conn = c
+		close(w.ready)
+	}()
+	return w, nil
+}
+
+// setPeer makes the wire pass on only packets to these addresses.
+func (w *wire) setPeer(p4, p6 netip.Addr) { w.peer.Store(&[2]netip.Addr{p4, p6}) }
+
+var errWireClosed = errors.New("uml: the guest's network is closed")
+
+// ReadPacket implements agent.PacketConn.
+func (w *wire) ReadPacket(b []byte) (int, error) {
+	select {
+	case <-w.ready:
+	case <-w.done:
+		return 0, errWireClosed
+	}
+	frame := make([]byte, 65536)
+	for {
+		n, err := w.conn.Read(frame)
+		if err != nil {
+			return 0, err
+		}
+		f := frame[:n]
+		if len(f) < 14 {
+			continue
+		}
+		payload := f[14:]
+		switch layers.EthernetType(uint16(f[12])<<8 | uint16(f[13])) {
+		case layers.EthernetTypeARP:
+			w.answerARP(payload)
+		case layers.EthernetTypeIPv4:
+			if len(payload) >= 20 && w.forPeer(payload[16:20], 0) {
+				return copy(b, payload), nil
+			}
+		case layers.EthernetTypeIPv6:
+			if w.answerNDP(payload) {
+				continue
+			}
+			if len(payload) >= 40 && w.forPeer(payload[24:40], 1) {
+				return copy(b, payload), nil
+			}
+		}
+	}
+}
+
+func (w *wire) forPeer(dst []byte, family int) bool {
+	p := w.peer.Load()
+	if p == nil {
+		return true
+	}
+	a, _ := netip.AddrFromSlice(dst)
+	return a == p[family]
+}
+
+// WritePacket implements agent.PacketConn: the datagram goes to the guest in
+// an Ethernet frame.
+func (w *wire) WritePacket(pkt []byte) error {
+	select {
+	case <-w.ready:
+	case <-w.done:
+		return errWireClosed
+	default:
+		return errors.New("uml: the guest has not connected its network yet")
+	}
+	if len(pkt) == 0 {
+		return errors.New("uml: empty packet")
+	}
+	typ := layers.EthernetTypeIPv4
+	if pkt[0]>>4 == 6 {
+		typ = layers.EthernetTypeIPv6
+	}
+	frame := make([]byte, 14+len(pkt))
+	copy(frame, guestMAC)
+	copy(frame[6:], harnessMAC)
+	frame[12], frame[13] = byte(typ>>8), byte(typ)
+	copy(frame[14:], pkt)
+	return w.send(frame)
+}
+
+func (w *wire) send(frame []byte) error {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	_, err := w.conn.Write(frame)
+	return err
+}
+
+// answerARP replies to a request for any IPv4 address but the guest's.
+func (w *wire) answerARP(b []byte) {
+	p := gopacket.NewPacket(b, layers.LayerTypeARP, gopacket.NoCopy)
+	arp, ok := p.Layer(layers.LayerTypeARP).(*layers.ARP)
+	if !ok || arp.Operation != layers.ARPRequest || len(arp.DstProtAddress) != 4 {
+		return
+	}
+	if a, _ := netip.AddrFromSlice(arp.DstProtAddress); a == w.guest[0] {
+		return
+	}
+	eth := &layers.Ethernet{SrcMAC: harnessMAC, DstMAC: net.HardwareAddr(arp.SourceHwAddress), EthernetType: layers.EthernetTypeARP}
+	reply := &layers.ARP{
+		AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4,
+		HwAddressSize: 6, ProtAddressSize: 4, Operation: layers.ARPReply,
+		SourceHwAddress: harnessMAC, SourceProtAddress: arp.DstProtAddress,
+		DstHwAddress: arp.SourceHwAddress, DstProtAddress: arp.SourceProtAddress,
+	}
+	w.serialize(eth, reply)
+}
+
+// answerNDP replies to a neighbour solicitation for any address but the
+// guest's own; it reports whether b was neighbour discovery at all.
+func (w *wire) answerNDP(b []byte) bool {
+	p := gopacket.NewPacket(b, layers.LayerTypeIPv6, gopacket.NoCopy)
+	ns, ok := p.Layer(layers.LayerTypeICMPv6NeighborSolicitation).(*layers.ICMPv6NeighborSolicitation)
+	if !ok {
+		_, other := p.Layer(layers.LayerTypeICMPv6).(*layers.ICMPv6)
+		return other && isNDP(p)
+	}
+	ip := p.Layer(layers.LayerTypeIPv6).(*layers.IPv6)
+	target, _ := netip.AddrFromSlice(ns.TargetAddress)
+	src, _ := netip.AddrFromSlice(ip.SrcIP)
+	if target == w.guest[1] || src.IsUnspecified() {
+		return true // the guest checking its own address (RFC 4862)
+	}
+	eth := &layers.Ethernet{SrcMAC: harnessMAC, DstMAC: guestMAC, EthernetType: layers.EthernetTypeIPv6}
+	ip6 := &layers.IPv6{Version: 6, NextHeader: layers.IPProtocolICMPv6, HopLimit: 255, SrcIP: ns.TargetAddress, DstIP: ip.SrcIP}
+	icmp := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(layers.ICMPv6TypeNeighborAdvertisement, 0)}
+	icmp.SetNetworkLayerForChecksum(ip6)
+	na := &layers.ICMPv6NeighborAdvertisement{
+		Flags:         0x60, // solicited, override
+		TargetAddress: ns.TargetAddress,
+		Options:       layers.ICMPv6Options{{Type: layers.ICMPv6OptTargetAddress, Data: harnessMAC}},
+	}
+	w.serialize(eth, ip6, icmp, na)
+	return true
+}
+
+func isNDP(p gopacket.Packet) bool {
+	icmp := p.Layer(layers.LayerTypeICMPv6).(*layers.ICMPv6)
+	t := icmp.TypeCode.Type()
+	return t >= layers.ICMPv6TypeRouterSolicitation && t <= layers.ICMPv6TypeRedirect
+}
+
+func (w *wire) serialize(ls ...gopacket.SerializableLayer) {
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
+		return
+	}
+	w.send(buf.Bytes())
+}
+
+// Close implements agent.PacketConn; it removes the socket file.
+func (w *wire) Close() error {
+	w.once.Do(func() {
+		w.cmu.Lock()
+		w.closed = true
+		if w.conn != nil {
+			w.conn.Close()
+		}
+		w.cmu.Unlock()
+		close(w.done)
+		w.ln.Close()
+		os.Remove(w.path)
+	})
+	return nil
+}

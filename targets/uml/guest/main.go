@@ -1,0 +1,265 @@
+//go:build linux
+
+// Command guest is the tcpconform stack agent that runs inside a User-mode
+// Linux guest, as its /init. It sets the guest up (file systems, modules,
+// addresses), then speaks the stack-agent protocol (docs/agent-protocol.md)
+// on the guest's serial line and makes real socket calls in the guest
+// kernel. Packets do not pass through the agent: they travel on the guest's
+// NIC, which the harness connects to itself.
+//
+// Parameters come from the kernel command line:
+//
+//	tcpconform.ip4=ADDR/LEN   IPv4 address of the NIC (192.0.2.1/24)
+//	tcpconform.ip6=ADDR/LEN   IPv6 address of the NIC (optional)
+//	tcpconform.ctl=PATH       control line (default /dev/ttyS0)
+//	tcpconform.nic=NAME       the NIC (default: the first Ethernet
+//	                          interface other than lo)
+//	tcpconform.peer=IP,MAC    a permanent ARP entry (optional)
+//
+// Kernel modules listed in /modules/order, one path a line, are loaded
+// first. When the protocol ends (quit, or end of input) the guest powers
+// off.
+//
+// Not run as PID 1, the agent serves stdin and stdout in the current
+// network namespace, without setting anything up.
+//
+// UML's serial line goes deaf after a burst of more than about 4 KB of
+// input (see burstWatch), so the harness must keep the request bytes it
+// writes at once below that: split long sends, do not pipeline many
+// requests.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+func main() {
+	if os.Getpid() != 1 {
+		_, err := os.Stat("/proc/net/if_inet6")
+		opts := serveOptions{IPv4: true, IPv6: err == nil, Log: os.Stderr}
+		if err := serve(os.Stdin, os.Stdout, opts); err != nil {
+			fmt.Fprintln(os.Stderr, "tcpconform guest:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	initMain()
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "tcpconform guest: "+format+"\n", args...)
+}
+
+// initMain is the agent as PID 1: set up, serve, power off. It never
+// returns.
+func initMain() {
+	signal.Ignore(syscall.SIGPIPE, syscall.SIGHUP)
+	mountAll()
+	loadModules("/modules/order")
+
+	cmdline, err := os.ReadFile("/proc/cmdline")
+	if err != nil {
+		logf("reading /proc/cmdline: %v", err)
+	}
+	p, errs := parseParams(string(cmdline))
+	for _, err := range errs {
+		logf("%v", err)
+	}
+	opts := serveOptions{Log: os.Stderr}
+	opts.IPv4, opts.IPv6 = setupNetwork(p)
+
+	ctl, err := openControl(p.ctl)
+	if err != nil {
+		logf("cannot open the control line: %v; powering off", err)
+		powerOff()
+	}
+	logf("serving on %s", p.ctl)
+	if err := serve(&burstWatch{r: ctl}, ctl, opts); err != nil {
+		logf("control line: %v", err)
+	}
+	// Give the line driver a moment to pass on the last reply.
+	time.Sleep(50 * time.Millisecond)
+	powerOff()
+}
+
+// burstWatch passes reads through and complains, once, about a read that
+// brings nearly a full tty buffer (4096 bytes). UML 6.1's serial line
+// driver stops reading its host descriptor for good once the tty has
+// throttled it (line_throttle disables the read interrupt and
+// line_unthrottle never enables it again): a burst of more than about
+// 4 KB of requests is delivered, and nothing after it. The harness must
+// keep its bursts smaller; this note in the console output says why the
+// agent went deaf if it did not.
+type burstWatch struct {
+	r      io.Reader
+	warned bool
+}
+
+func (b *burstWatch) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if n >= 3072 && !b.warned {
+		b.warned = true
+		logf("%d request bytes arrived at once: UML's serial line stops reading "+
+			"after a burst of about 4 KB (the tty throttles it for good); keep request bursts under 3 KB", n)
+	}
+	return n, err
+}
+
+// params are the agent's settings from the kernel command line.
+type params struct {
+	ip4, ip6 string // ADDR/LEN, "" if absent
+	ctl      string
+	nic      string
+	peer     string // IP,MAC
+}
+
+// parseParams reads the tcpconform.* words of a kernel command line; it
+// complains about tcpconform.* words it does not know.
+func parseParams(cmdline string) (params, []error) {
+	p := params{ctl: "/dev/ttyS0"}
+	var errs []error
+	for _, w := range strings.Fields(cmdline) {
+		k, v, _ := strings.Cut(w, "=")
+		name, ours := strings.CutPrefix(k, "tcpconform.")
+		if !ours {
+			continue
+		}
+		switch name {
+		case "ip4":
+			p.ip4 = v
+		case "ip6":
+			p.ip6 = v
+		case "ctl":
+			p.ctl = v
+		case "nic":
+			p.nic = v
+		case "peer":
+			p.peer = v
+		default:
+			errs = append(errs, fmt.Errorf("unknown kernel parameter %s", w))
+		}
+	}
+	return p, errs
+}
+
+// mountAll mounts proc, sysfs and devtmpfs; failures are reported, not
+// fatal.
+func mountAll() {
+	for _, m := range []struct{ fs, dir string }{{"proc", "/proc"}, {"sysfs", "/sys"}, {"devtmpfs", "/dev"}} {
+		if err := os.MkdirAll(m.dir, 0o755); err != nil {
+			logf("mkdir %s: %v", m.dir, err)
+		}
+		err := syscall.Mount(m.fs, m.dir, m.fs, syscall.MS_NOSUID|syscall.MS_NOEXEC, "")
+		if err != nil && err != syscall.EBUSY {
+			logf("mount %s on %s: %v", m.fs, m.dir, err)
+		}
+	}
+}
+
+// sysFinitModule is finit_module(2) on amd64, the only architecture UML
+// guests run on here; the syscall package has no wrapper.
+const sysFinitModule = 313
+
+// loadModules loads the modules listed in the file order, in order. Paths
+// are absolute or relative to the list's directory. A missing list means
+// no modules.
+func loadModules(order string) {
+	b, err := os.ReadFile(order)
+	if err != nil {
+		if !os.IsNotExist(err) {
+			logf("reading %s: %v", order, err)
+		}
+		return
+	}
+	empty, _ := syscall.BytePtrFromString("")
+	for _, line := range strings.Split(string(b), "\n") {
+		path := strings.TrimSpace(line)
+		if path == "" || strings.HasPrefix(path, "#") {
+			continue
+		}
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(filepath.Dir(order), path)
+		}
+		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			logf("module %s: %v", path, err)
+			continue
+		}
+		_, _, e := syscall.Syscall(sysFinitModule, uintptr(fd), uintptr(unsafe.Pointer(empty)), 0)
+		syscall.Close(fd)
+		if e != 0 && e != syscall.EEXIST {
+			logf("loading module %s: %v", path, e)
+		}
+	}
+}
+
+// Termios flags (asm-generic/termbits.h) the syscall package does not name.
+const (
+	tIGNBRK = 0x1
+	tBRKINT = 0x2
+	tPARMRK = 0x8
+	tISTRIP = 0x20
+	tINLCR  = 0x40
+	tIGNCR  = 0x80
+	tICRNL  = 0x100
+	tIXON   = 0x400
+	tOPOST  = 0x1
+	tCSIZE  = 0x30
+	tCS8    = 0x30
+	tCREAD  = 0x80
+	tPARENB = 0x100
+	tCLOCAL = 0x800
+	tVTIME  = 5
+	tVMIN   = 6
+)
+
+// openControl opens the control line read-write and, if it is a
+// terminal, makes it raw (cfmakeraw, plus CLOCAL so that no modem line
+// matters).
+func openControl(path string) (*os.File, error) {
+	fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	var t syscall.Termios
+	if err := ioctl(fd, syscall.TCGETS, unsafe.Pointer(&t)); err != nil {
+		logf("%s is not a terminal (%v); using it as it is", path, err)
+	} else {
+		t.Iflag &^= tIGNBRK | tBRKINT | tPARMRK | tISTRIP | tINLCR | tIGNCR | tICRNL | tIXON
+		t.Oflag &^= tOPOST
+		t.Lflag &^= syscall.ECHO | syscall.ECHONL | syscall.ICANON | syscall.ISIG | syscall.IEXTEN
+		t.Cflag &^= tCSIZE | tPARENB
+		t.Cflag |= tCS8 | tCLOCAL | tCREAD
+		t.Cc[tVMIN] = 1
+		t.Cc[tVTIME] = 0
+		if err := ioctl(fd, syscall.TCSETS, unsafe.Pointer(&t)); err != nil {
+			logf("raw mode on %s: %v", path, err)
+		}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+func ioctl(fd int, req uintptr, arg unsafe.Pointer) error {
+	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), req, uintptr(arg))
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// powerOff syncs and powers the guest off. If that fails, PID 1 exits,
+// which panics the kernel: the guest ends either way.
+func powerOff() {
+	syscall.Sync()
+	err := syscall.Reboot(syscall.LINUX_REBOOT_CMD_POWER_OFF)
+	logf("power off: %v", err)
+	os.Exit(1)
+}

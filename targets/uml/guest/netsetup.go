@@ -1,0 +1,296 @@
+//go:build linux
+
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// setupNetwork brings up lo and the NIC with the addresses in p and
+// reports which families got their address. Failures are logged; the
+// agent serves anyway, so that the harness hears what went wrong.
+func setupNetwork(p params) (ipv4, ipv6 bool) {
+	nic := p.nic
+	if nic == "" {
+		nic = findNIC("/sys/class/net")
+	}
+	if nic == "" {
+		logf("no network interface besides lo")
+	}
+
+	// No duplicate address detection, router solicitations or
+	// autoconfiguration: the addresses are usable at once and the link
+	// stays quiet. The files are missing without IPv6.
+	for _, dev := range []string{"all", "default", nic} {
+		if dev == "" {
+			continue
+		}
+		for _, knob := range []string{"accept_dad", "router_solicitations", "autoconf", "accept_ra"} {
+			setKnob("net/ipv6/conf/"+dev+"/"+knob, "0")
+		}
+	}
+	if p.ip6 == "" && nic != "" {
+		setKnob("net/ipv6/conf/"+nic+"/disable_ipv6", "1")
+	}
+
+	s4, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		logf("no AF_INET socket for ioctls: %v", err)
+		return false, false
+	}
+	defer syscall.Close(s4)
+	if err := ifUp(s4, "lo"); err != nil {
+		logf("lo: %v", err)
+	}
+	if nic == "" {
+		return false, false
+	}
+
+	if p.ip4 != "" {
+		if err := setIPv4(s4, nic, p.ip4); err != nil {
+			logf("%s: IPv4 address %s: %v", nic, p.ip4, err)
+		} else {
+			ipv4 = true
+		}
+	}
+	if err := ifUp(s4, nic); err != nil {
+		logf("%s: %v", nic, err)
+	}
+	if p.ip6 != "" {
+		if err := setIPv6(s4, nic, p.ip6); err != nil {
+			logf("%s: IPv6 address %s: %v", nic, p.ip6, err)
+		} else {
+			ipv6 = true
+		}
+	}
+	if p.peer != "" {
+		if err := setARP(s4, nic, p.peer); err != nil {
+			logf("%s: ARP entry %s: %v", nic, p.peer, err)
+		}
+	}
+	waitOperUp(nic, 5*time.Second)
+	return ipv4, ipv6
+}
+
+// findNIC is the first Ethernet interface (type 1) other than lo in dir
+// (/sys/class/net), in name order; tunnels such as sit0 do not count.
+func findNIC(dir string) string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		logf("reading %s: %v", dir, err)
+		return ""
+	}
+	for _, e := range ents {
+		if e.Name() == "lo" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "type"))
+		if err == nil && strings.TrimSpace(string(b)) == "1" {
+			return e.Name()
+		}
+	}
+	return ""
+}
+
+// setKnob writes a /proc/sys file given by its path under /proc/sys; a
+// missing one is skipped silently.
+func setKnob(rel, value string) {
+	err := writeKnob("/proc/sys/"+rel, value)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		logf("sysctl %s=%s: %v", rel, value, err)
+	}
+}
+
+// ifreq is struct ifreq: a name and a 24-byte union.
+type ifreq struct {
+	name [16]byte
+	data [24]byte
+}
+
+func newIfreq(name string) (*ifreq, error) {
+	var r ifreq
+	if len(name) >= len(r.name) {
+		return nil, fmt.Errorf("interface name %q too long", name)
+	}
+	copy(r.name[:], name)
+	return &r, nil
+}
+
+// putSockaddr4 stores a struct sockaddr_in in the union.
+func (r *ifreq) putSockaddr4(a netip.Addr) {
+	r.data = [24]byte{}
+	binary.NativeEndian.PutUint16(r.data[0:], syscall.AF_INET)
+	b := a.As4()
+	copy(r.data[4:8], b[:])
+}
+
+// ifUp sets IFF_UP and IFF_RUNNING on the interface.
+func ifUp(s int, name string) error {
+	r, err := newIfreq(name)
+	if err != nil {
+		return err
+	}
+	if err := ioctl(s, syscall.SIOCGIFFLAGS, unsafe.Pointer(r)); err != nil {
+		return fmt.Errorf("SIOCGIFFLAGS: %w", err)
+	}
+	flags := binary.NativeEndian.Uint16(r.data[0:])
+	flags |= syscall.IFF_UP | syscall.IFF_RUNNING
+	binary.NativeEndian.PutUint16(r.data[0:], flags)
+	if err := ioctl(s, syscall.SIOCSIFFLAGS, unsafe.Pointer(r)); err != nil {
+		return fmt.Errorf("SIOCSIFFLAGS: %w", err)
+	}
+	return nil
+}
+
+// setIPv4 gives the interface an IPv4 address and netmask ("192.0.2.1/24").
+func setIPv4(s int, name, prefix string) error {
+	pfx, err := netip.ParsePrefix(prefix)
+	if err != nil || !pfx.Addr().Is4() {
+		return fmt.Errorf("not an IPv4 ADDR/LEN")
+	}
+	r, err := newIfreq(name)
+	if err != nil {
+		return err
+	}
+	r.putSockaddr4(pfx.Addr())
+	if err := ioctl(s, syscall.SIOCSIFADDR, unsafe.Pointer(r)); err != nil {
+		return fmt.Errorf("SIOCSIFADDR: %w", err)
+	}
+	var mask [4]byte
+	binary.BigEndian.PutUint32(mask[:], ^uint32(0)<<(32-pfx.Bits()))
+	if pfx.Bits() == 0 {
+		mask = [4]byte{}
+	}
+	r.putSockaddr4(netip.AddrFrom4(mask))
+	if err := ioctl(s, syscall.SIOCSIFNETMASK, unsafe.Pointer(r)); err != nil {
+		return fmt.Errorf("SIOCSIFNETMASK: %w", err)
+	}
+	return nil
+}
+
+// in6Ifreq is struct in6_ifreq.
+type in6Ifreq struct {
+	addr      [16]byte
+	prefixlen uint32
+	ifindex   int32
+}
+
+// setIPv6 adds an IPv6 address ("2001:db8::1/64") to the interface; s is
+// any socket, for SIOCGIFINDEX.
+func setIPv6(s int, name, prefix string) error {
+	pfx, err := netip.ParsePrefix(prefix)
+	if err != nil || !pfx.Addr().Is6() || pfx.Addr().Is4In6() {
+		return fmt.Errorf("not an IPv6 ADDR/LEN")
+	}
+	r, err := newIfreq(name)
+	if err != nil {
+		return err
+	}
+	if err := ioctl(s, syscall.SIOCGIFINDEX, unsafe.Pointer(r)); err != nil {
+		return fmt.Errorf("SIOCGIFINDEX: %w", err)
+	}
+	s6, err := syscall.Socket(syscall.AF_INET6, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("no AF_INET6 socket (is ipv6.ko loaded?): %w", err)
+	}
+	defer syscall.Close(s6)
+	req := in6Ifreq{
+		addr:      pfx.Addr().As16(),
+		prefixlen: uint32(pfx.Bits()),
+		ifindex:   int32(binary.NativeEndian.Uint32(r.data[0:])),
+	}
+	if err := ioctl(s6, syscall.SIOCSIFADDR, unsafe.Pointer(&req)); err != nil {
+		return fmt.Errorf("SIOCSIFADDR: %w", err)
+	}
+	return nil
+}
+
+// arpreq is struct arpreq.
+type arpreq struct {
+	pa      [16]byte // struct sockaddr: the protocol address
+	ha      [16]byte // the hardware address
+	flags   int32
+	netmask [16]byte
+	dev     [16]byte
+}
+
+// ARP flags (net/if_arp.h).
+const (
+	atfCom  = 0x2
+	atfPerm = 0x4
+)
+
+// setARP adds a permanent ARP entry from "IP,MAC".
+func setARP(s int, nic, spec string) error {
+	ip, mac, found := strings.Cut(spec, ",")
+	a, err := netip.ParseAddr(ip)
+	if !found || err != nil || !a.Is4() {
+		return fmt.Errorf("want IPv4,MAC")
+	}
+	hw, err := parseMAC(mac)
+	if err != nil {
+		return err
+	}
+	var r arpreq
+	binary.NativeEndian.PutUint16(r.pa[0:], syscall.AF_INET)
+	b := a.As4()
+	copy(r.pa[4:8], b[:])
+	binary.NativeEndian.PutUint16(r.ha[0:], syscall.ARPHRD_ETHER)
+	copy(r.ha[2:8], hw[:])
+	r.flags = atfCom | atfPerm
+	copy(r.dev[:len(r.dev)-1], nic)
+	if err := ioctl(s, syscall.SIOCSARP, unsafe.Pointer(&r)); err != nil {
+		return fmt.Errorf("SIOCSARP: %w", err)
+	}
+	return nil
+}
+
+func parseMAC(s string) ([6]byte, error) {
+	var hw [6]byte
+	parts := strings.Split(s, ":")
+	if len(parts) != 6 {
+		return hw, fmt.Errorf("bad MAC address %q", s)
+	}
+	for i, p := range parts {
+		v, err := strconv.ParseUint(p, 16, 8)
+		if err != nil || len(p) > 2 {
+			return hw, fmt.Errorf("bad MAC address %q", s)
+		}
+		hw[i] = byte(v)
+	}
+	return hw, nil
+}
+
+// waitOperUp waits until the interface's operstate is up (or unknown, for
+// drivers that do not report one), at most max.
+func waitOperUp(nic string, max time.Duration) {
+	path := "/sys/class/net/" + nic + "/operstate"
+	deadline := time.Now().Add(max)
+	last := ""
+	for {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			logf("%s: %v", path, err)
+			return
+		}
+		last = strings.TrimSpace(string(b))
+		if last == "up" || last == "unknown" {
+			return
+		}
+		if time.Now().After(deadline) {
+			logf("%s: operstate still %q after %v; going on", nic, last, max)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

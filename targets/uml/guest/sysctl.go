@@ -1,0 +1,108 @@
+//go:build linux
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// sysctls writes knobs under dir (/proc/sys) and remembers the value each
+// had before its first change, for restore.
+type sysctls struct {
+	dir string
+
+	mu    sync.Mutex
+	saved map[string]string // path → original value
+	order []string          // paths in the order of their first change
+}
+
+// knobPath turns "net.ipv4.tcp_sack" (or "net/ipv4/tcp_sack") into a path
+// under dir; it refuses names that would leave it.
+func (c *sysctls) knobPath(name string) (string, bool) {
+	rel := name
+	if !strings.Contains(name, "/") {
+		rel = strings.ReplaceAll(name, ".", "/")
+	}
+	for _, part := range strings.Split(rel, "/") {
+		if part == "" || part == "." || part == ".." {
+			return "", false
+		}
+	}
+	return filepath.Join(c.dir, rel), true
+}
+
+// set writes value to the knob name. A knob that does not exist gives
+// fs.ErrNotExist.
+func (c *sysctls) set(name, value string) error {
+	path, good := c.knobPath(name)
+	if !good {
+		return syscall.EINVAL
+	}
+	old, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fs.ErrNotExist
+	case err == nil:
+		c.mu.Lock()
+		if _, seen := c.saved[path]; !seen {
+			c.saved[path] = strings.TrimRight(string(old), "\n")
+			c.order = append(c.order, path)
+		}
+		c.mu.Unlock()
+	}
+	// A write-only knob cannot be read back, so it is not restored.
+	return writeKnob(path, value)
+}
+
+// writeKnob writes a /proc/sys file in one write, as the kernel wants it.
+func writeKnob(path, value string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write([]byte(value + "\n"))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// restore puts back every changed knob, the last changed first, and
+// forgets them.
+func (c *sysctls) restore() []error {
+	c.mu.Lock()
+	saved, order := c.saved, c.order
+	c.saved, c.order = map[string]string{}, nil
+	c.mu.Unlock()
+	var errs []error
+	for i := len(order) - 1; i >= 0; i-- {
+		p := order[i]
+		if err := writeKnob(p, saved[p]); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p, err))
+		}
+	}
+	return errs
+}
+
+// doSysctl sets a knob: "sysctl NAME VALUE…" (values with several fields,
+// such as net.ipv4.tcp_rmem, come as several tokens).
+func (s *server) doSysctl(args []string) result {
+	if len(args) < 2 {
+		return fail(syscall.EINVAL, "usage: sysctl NAME VALUE")
+	}
+	err := s.sysctls.set(args[0], strings.Join(args[1:], " "))
+	switch {
+	case err == nil:
+		return ok()
+	case errors.Is(err, fs.ErrNotExist):
+		return fail(syscall.EOPNOTSUPP, "no such knob "+args[0])
+	}
+	return fail(errnoOf(err), "writing "+args[0])
+}
