@@ -9,7 +9,9 @@
  * Control channel: request lines on stdin, reply lines on stdout. Calls that
  * may block run on a thread of their own, on a socket that lwIP keeps
  * non-blocking, polling in short steps so that "cancel" can end them; the
- * loop reading requests never waits for one.
+ * loop reading requests never waits for one. It waits only for the stack
+ * to finish the packets written before a request (quiesce), and up to
+ * 50 ms for those a "settle" names, before it handles the request.
  *
  * Usage: lwip_agent ADDR4 PREFIXLEN4 [ADDR6 [SEED]]   ("-" for no IPv6)
  */
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lwip/opt.h"
@@ -41,8 +44,13 @@
 #define STEP_MS 5
 
 static struct netif nif;
-/* Packets read from and written to the packet channel, for "settle". */
-static volatile unsigned long rx_count, tx_count;
+/* Packets read from and written to the packet channel, for "settle":
+ * rx_read counts the packets the RX thread has taken off the channel,
+ * rx_count those the tcpip thread has finished with, tx_count those the
+ * stack wrote. rx_busy is set while the RX thread holds a packet it has not
+ * counted in rx_read yet (see quiesce). */
+static volatile unsigned long rx_read, rx_count, tx_count;
+static volatile int rx_busy;
 static int usernb[MAX_FDS]; /* the application's O_NONBLOCK, per lwIP fd */
 static pthread_mutex_t outmu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -134,11 +142,54 @@ static err_t nif_init(struct netif *n)
 	return ERR_OK;
 }
 
+/* progress is signalled whenever a packet has been taken off the channel
+ * or processed, for the waits of settle and quiesce. */
+static pthread_mutex_t progmu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t progcv; /* on CLOCK_MONOTONIC, set up in main */
+
+static void progress(void)
+{
+	pthread_mutex_lock(&progmu);
+	pthread_cond_broadcast(&progcv);
+	pthread_mutex_unlock(&progmu);
+}
+
 /* count_rx runs on the tcpip thread after the packet queued before it. */
 static void count_rx(void *arg)
 {
 	(void)arg;
 	__atomic_add_fetch(&rx_count, 1, __ATOMIC_SEQ_CST);
+	progress();
+}
+
+static long long now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* await waits until done() holds, for up to max_us; it returns done().
+ * It is woken by progress, so that it takes one wake-up, not a poll's
+ * several: on a loaded machine each can wait a scheduler tick, which the
+ * harness would take for the stack's delay. */
+static int await(int (*done)(void), long long max_us)
+{
+	long long deadline = now_us() + max_us;
+	int ok;
+	pthread_mutex_lock(&progmu);
+	while (!(ok = done())) {
+		long long now = now_us();
+		if (now >= deadline)
+			break;
+		/* At most 1 ms at a time: a packet the harness writes
+		 * signals nothing until the RX thread has taken it. */
+		long long until = now + 1000 < deadline ? now + 1000 : deadline;
+		struct timespec ts = {.tv_sec = until / 1000000, .tv_nsec = (until % 1000000) * 1000};
+		pthread_cond_timedwait(&progcv, &progmu, &ts);
+	}
+	pthread_mutex_unlock(&progmu);
+	return ok;
 }
 
 static void *rx(void *arg)
@@ -146,9 +197,20 @@ static void *rx(void *arg)
 	(void)arg;
 	static unsigned char buf[65536];
 	for (;;) {
+		struct pollfd pfd = {.fd = PKT_FD, .events = POLLIN};
+		if (poll(&pfd, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(0);
+		}
+		/* Busy from before the packet leaves the channel until it is
+		 * counted in rx_read: quiesce sees it in one place or the other. */
+		__atomic_store_n(&rx_busy, 1, __ATOMIC_SEQ_CST);
 		ssize_t n = read(PKT_FD, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+			__atomic_store_n(&rx_busy, 0, __ATOMIC_SEQ_CST);
 			continue;
+		}
 		if (n <= 0)
 			_exit(0); /* the harness is gone */
 		/* The tcpip thread takes packets and callbacks in order: once
@@ -160,17 +222,53 @@ static void *rx(void *arg)
 		 * memp.c allocates 616 with the pbuf header, as if TCP_MSS
 		 * were 536), so pbuf_take into a pool chain overran the heap
 		 * for any packet over about 590 bytes. */
-		if (n > 0xffff)
-			continue; /* no IP packet is that long */
-		struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM);
+		/* No IP packet is longer than 0xffff: such a datagram is
+		 * dropped, but counted like any other. */
+		struct pbuf *p = n > 0xffff ? NULL : pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM);
 		if (p) {
 			memcpy(p->payload, buf, (size_t)n);
 			if (tcpip_input(p, &nif) != ERR_OK)
 				pbuf_free(p);
 		}
-		tcpip_callback(count_rx, NULL);
+		if (tcpip_callback(count_rx, NULL) != ERR_OK)
+			count_rx(NULL); /* the queue is full: count it anyway */
+		__atomic_add_fetch(&rx_read, 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&rx_busy, 0, __ATOMIC_SEQ_CST);
+		progress();
 	}
 	return NULL;
+}
+
+/* quiet reports whether every packet written to the channel so far has
+ * been processed. */
+static int quiet(void)
+{
+	struct pollfd pfd = {.fd = PKT_FD, .events = POLLIN};
+	int queued = poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
+	/* In this order: once the channel is seen empty, a packet taken
+	 * off it is either still held (rx_busy) or counted in rx_read. */
+	return !queued && !__atomic_load_n(&rx_busy, __ATOMIC_SEQ_CST) &&
+	       __atomic_load_n(&rx_count, __ATOMIC_SEQ_CST) >= __atomic_load_n(&rx_read, __ATOMIC_SEQ_CST);
+}
+
+/* quiesce waits (up to 2 s) until the stack has processed every packet the
+ * harness wrote before the request being handled: the harness writes a
+ * packet, then the request, so such a packet is still on the channel, held
+ * by the RX thread, or queued for the tcpip thread. Without this a socket
+ * call could overtake a segment injected before it (a write() going out
+ * before the zero window that came first has been seen, say), which no
+ * stack with a synchronous input path would do. */
+static void quiesce(void)
+{
+	await(quiet, 2000000);
+}
+
+/* settled reports whether the first settle_want packets are processed;
+ * only the control loop sets settle_want. */
+static unsigned long settle_want;
+static int settled(void)
+{
+	return __atomic_load_n(&rx_count, __ATOMIC_SEQ_CST) >= settle_want;
 }
 
 /* ---- helpers ---- */
@@ -474,6 +572,9 @@ static int opt_lookup(const char *name, int *level, int *opt)
 		{"sndbuf", SOL_SOCKET, SO_SNDBUF}, {"rcvbuf", SOL_SOCKET, SO_RCVBUF},
 		{"error", SOL_SOCKET, SO_ERROR}, {"nodelay", IPPROTO_TCP, TCP_NODELAY},
 		{"maxseg", IPPROTO_TCP, -1}, {"linger", SOL_SOCKET, SO_LINGER},
+		/* LWIP_TCP_KEEPALIVE: seconds, and a count, as on Linux. */
+		{"keepidle", IPPROTO_TCP, TCP_KEEPIDLE}, {"keepintvl", IPPROTO_TCP, TCP_KEEPINTVL},
+		{"keepcnt", IPPROTO_TCP, TCP_KEEPCNT}, {"tos", IPPROTO_IP, IP_TOS},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 		if (!strcmp(t[i].n, name)) {
@@ -504,6 +605,10 @@ static void handle(char *line)
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	long v, v2;
+
+	/* What the harness injected before this request comes first. */
+	if (strcmp(verb, "settle") && strcmp(verb, "cancel") && strcmp(verb, "ping") && strcmp(verb, "quit"))
+		quiesce();
 
 	if (!strcmp(verb, "socket")) {
 		int dom = a[0] && !strcmp(a[0], "inet6") ? AF_INET6 : a[0] && !strcmp(a[0], "inet") ? AF_INET : -1;
@@ -734,8 +839,13 @@ static void handle(char *line)
 			reply_err(id, EINVAL, "usage: settle N");
 			return;
 		}
-		/* Answer at once when everything is in, else on a thread. */
-		if (__atomic_load_n(&rx_count, __ATOMIC_SEQ_CST) >= (unsigned long)v) {
+		/* Answer here when everything is in within 50 ms (it
+		 * usually is, in microseconds), else on a thread: a new
+		 * thread can wait a scheduler time slice on a loaded machine
+		 * before it runs, which the harness would take for the
+		 * stack's delay. */
+		settle_want = (unsigned long)v;
+		if (await(settled, 50000)) {
 			reply(id, "ok %lu", __atomic_load_n(&tx_count, __ATOMIC_SEQ_CST));
 			return;
 		}
@@ -781,6 +891,12 @@ int main(int argc, char **argv)
 		bits = 24;
 	ip4_addr_set_u32(&mask, bits ? lwip_htonl(0xffffffffu << (32 - bits)) : 0);
 	ip4_addr_set_zero(&gw);
+
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&progcv, &ca);
+	pthread_condattr_destroy(&ca);
 
 	sem_t sem;
 	sem_init(&sem, 0, 0);
