@@ -21,11 +21,23 @@ var registered []*injector.Case
 // behaviour declares one case, run once over IPv4 and once over IPv6.
 func behaviour(name string, labels []string, needs injector.Needs, run func(t *injector.T)) bool {
 	_, file, line, _ := runtime.Caller(1)
-	loc := fmt.Sprintf("suites/%s:%d", filepath.Base(file), line)
+	return declareBehaviour("", fmt.Sprintf("suites/%s:%d", filepath.Base(file), line), name, labels, needs, run)
+}
+
+// behaviourWithID is behaviour for a case that a target's profile may have
+// to declare a known deviation: profiles name cases by ID, and this one's
+// is its file, "suites/data_transfer.go", as a script's is its path.
+func behaviourWithID(name string, labels []string, needs injector.Needs, run func(t *injector.T)) bool {
+	_, file, line, _ := runtime.Caller(1)
+	id := "suites/" + filepath.Base(file)
+	return declareBehaviour(id, fmt.Sprintf("%s:%d", id, line), name, labels, needs, run)
+}
+
+func declareBehaviour(id, loc, name string, labels []string, needs injector.Needs, run func(t *injector.T)) bool {
 	for _, f := range []injector.Family{injector.IPv4, injector.IPv6} {
 		ls := append(append([]string(nil), labels...), fmt.Sprintf("ipv%d", int(f)))
 		registered = append(registered, &injector.Case{
-			Name: name, Labels: ls, Family: f, Needs: needs, Run: run, Location: loc,
+			Name: name, ID: id, Labels: ls, Family: f, Needs: needs, Run: run, Location: loc,
 		})
 	}
 	return true

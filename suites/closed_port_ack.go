@@ -10,7 +10,7 @@ import (
 
 // RFC 9293 section 3.10.7.1: in CLOSED, a segment with ACK draws
 // <SEQ=SEG.ACK><CTL=RST>, without ACK.
-var _ = behaviour("ACK to a closed port draws RST with seq SEG.ACK",
+var _ = behaviourWithID("ACK to a closed port draws RST with seq SEG.ACK",
 	[]string{"T032", "rfc9293:3.10.7.1", "rfc9293:3.5.2", "state:CLOSED"},
 	injector.Needs{},
 	func(t *injector.T) {

@@ -16,7 +16,7 @@ import (
 // "Once the TCP endpoint takes responsibility for the data, it advances
 // RCV.NXT over the data accepted ... and sends an acknowledgment"; and
 // section 3.10.2 for SEND).
-var _ = behaviour("data both ways in ESTABLISHED, each acknowledged",
+var _ = behaviourWithID("data both ways in ESTABLISHED, each acknowledged",
 	[]string{"T009", "T013", "rfc9293:3.10.2", "rfc9293:3.10.7.4", "state:ESTABLISHED"},
 	injector.Needs{State: true},
 	func(t *injector.T) {

@@ -50,7 +50,11 @@ func reqFlowListen(t *injector.T, rcvbuf int) int {
 		return t.Listen(servicePort)
 	}
 	lfd := t.Socket()
-	t.Expect(t.Sockets().SetsockoptInt(lfd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf)).To(gm.Succeed())
+	if err := t.Sockets().SetsockoptInt(lfd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf); errors.Is(err, syscall.ENOPROTOOPT) {
+		t.Skipf("a small receive buffer is needed to close the window: SO_RCVBUF: %v", err)
+	} else {
+		t.Expect(err).To(gm.Succeed())
+	}
 	t.Expect(t.Sockets().Bind(lfd, netip.AddrPortFrom(t.Peer().TargetAddr(), servicePort))).To(gm.Succeed())
 	t.Expect(t.Sockets().Listen(lfd, 16)).To(gm.Succeed())
 	return lfd
@@ -477,11 +481,18 @@ func reqFlowZeroWindowProbe(una seq.Value) reqFlowSeg {
 
 // reqFlowProbeZero takes count zero-window probes on c, whose closed window
 // starts at una, and answers each with <ACK=una> and window 0. It returns
-// when they left.
+// when they left. On a real clock a probe is waited for 5 s, or, after two
+// probes, twice the last interval and a second if that is longer: the
+// intervals grow exponentially (SHLD-30), so a stack whose first probe
+// comes after more than a second soon needs more than 5 s.
 func reqFlowProbeZero(t *injector.T, c *injector.TConn, una seq.Value, count int, from time.Duration) []time.Duration {
 	var at []time.Duration
 	for i := 0; i < count; i++ {
-		o := reqFlowWithin(t, c, from, 0, reqFlowLong(t, 130*time.Second, 5*time.Second), reqFlowZeroWindowProbe(una))
+		wait := reqFlowLong(t, 130*time.Second, 5*time.Second)
+		if n := len(at); n >= 2 && !reqFlowVirtual(t) {
+			wait = max(wait, 2*(at[n-1]-at[n-2])+time.Second)
+		}
+		o := reqFlowWithin(t, c, from, 0, wait, reqFlowZeroWindowProbe(una))
 		at = append(at, o.At)
 		from = o.At
 		// The window is closed: whatever the probe carried is not taken.

@@ -406,7 +406,11 @@ func reqSegSession(t *injector.T) {
 var _ = check([]string{"MUST-1"}, "3.1", "an unscaled window of 65535 is read as unsigned: data flows into it, past 32767 octets in flight, never beyond", injector.Needs{},
 	func(t *injector.T) {
 		lfd := t.Listen(servicePort)
-		t.Expect(t.Sockets().SetsockoptInt(lfd, syscall.SOL_SOCKET, syscall.SO_SNDBUF, 1<<20)).To(gm.Succeed())
+		if err := t.Sockets().SetsockoptInt(lfd, syscall.SOL_SOCKET, syscall.SO_SNDBUF, 1<<20); errors.Is(err, syscall.ENOPROTOOPT) {
+			t.Skipf("a send buffer large enough for 65535 octets in flight is needed: SO_SNDBUF: %v", err)
+		} else {
+			t.Expect(err).To(gm.Succeed())
+		}
 		c, fd, _ := passiveOpen(t, lfd, injector.DefaultWindow, injector.WithOptions(wire.MSS(1460)))
 		t.Expect(c.Window).To(gm.Equal(uint16(65535)))
 		t.Expect(t.Sockets().SetNonblock(fd, true)).To(gm.Succeed())
