@@ -161,3 +161,138 @@ const (
 	synCountIgnored         = "TCP_SYNCNT is accepted but has no effect: SYNs and SYN,ACKs follow the default schedule (6 retransmissions, closed at 127 s)"
 	noACKCheck              = "no RFC 5961 section 5.2 check of the ACK field: data whose ACK is far below SND.UNA is taken (or dropped, or reset after the peer's FIN) instead of drawing a challenge ACK"
 )
+
+var lwipKnown = map[string]string{
+	// 3.10.1 (MUST-46): an OPEN to a broadcast or multicast address is
+	// refused.
+	"T003.CLOSED": "connect() to a broadcast or multicast address is accepted and a SYN sent to it",
+	// 3.10.2 and 3.10.3: calls refused, or queued, by state.
+	"T005.LISTEN":     "write() on a listening socket fails with EINPROGRESS (lwIP's answer for a netconn that is not idle), which says the call is under way rather than refused",
+	"T008.SYN-SENT":   "write() in SYN-SENT fails at once with EINPROGRESS, on a blocking socket too, instead of queueing the data until ESTABLISHED",
+	"T011.CLOSED":     "read() on a socket that never connected fails with EAGAIN, as if data might still come, instead of an error: lwIP waits for data on any TCP socket",
+	"T014.CLOSE-WAIT": "once read() has returned end of stream, lwIP shuts the socket's receive side and later reads fail with ENOTCONN instead of returning end of stream again",
+	// 3.10.5: ABORT is close() with SO_LINGER {1, 0}.
+	"T026.SYN-SENT":    lwipAbortUnacked,
+	"T028.CLOSING":     lwipAbortUnacked,
+	"T028.LAST-ACK":    lwipAbortUnacked,
+	"T027.ESTABLISHED": lwipAbortGraceful,
+	"T027.FIN-WAIT-2":  lwipAbortGraceful,
+	"T027.CLOSE-WAIT":  lwipAbortGraceful,
+	"T028.TIME-WAIT":   lwipAbortGraceful,
+	// 3.10.7.1, 3.10.7.2, 3.10.7.4 and 3.5.2: a reset for a segment with
+	// ACK is <SEQ=SEG.ACK><CTL=RST>.
+	"T032.CLOSED":       lwipRSTACK,
+	"T034.LISTEN":       lwipRSTACK,
+	"T035.LISTEN":       lwipRSTACK,
+	"T076.SYN-RECEIVED": lwipRSTACK,
+	"T100.CLOSED":       lwipRSTACK,
+	"MUST-11":           lwipRSTACK,
+	"suites/scripts/rst-closed-port-forms.pkt":    lwipRSTACK,
+	"suites/scripts/close-remote-first.pkt":       lwipRSTACK,
+	"suites/scripts/rst-syn-received-passive.pkt": lwipRSTACK,
+	"suites/closed_port_ack.go":                   lwipRSTACK,
+	"suites/scripts/rst-closed-port.pkt":          "the RST,ACK for a SYN to a closed port advertises a window of 65407 (lwIP 2.1.3's tcp_rst byte-swaps its 32767 twice) where the script expects 0",
+	// 3.9.2.3 (MUST-63): a SYN from an invalid source address is ignored.
+	"T038.LISTEN#2 [IPv4]": lwipBadSource,
+	"MUST-63":              lwipBadSource,
+	// 3.10.7.3: SYN-SENT.
+	"T041.SYN-SENT": "an unacceptable ACK in SYN-SENT draws RST,ACK (the ACK bit set) and at once a retransmission of the SYN",
+	"T043.SYN-SENT": "an RST acknowledging the SYN is reported as ECONNRESET, not ECONNREFUSED: lwIP reports every reset as ERR_RST",
+	"T047.SYN-SENT": "a FIN on the SYN,ACK is not processed: the connection becomes ESTABLISHED and the ACK covers the SYN only",
+	"T049.SYN-SENT": "an acceptable ACK without SYN in SYN-SENT is answered with RST,ACK and an immediate SYN retransmission instead of being dropped (fifth check)",
+	// 3.10.7.3, fourth check (MUST-10): simultaneous open.
+	"T048.SYN-SENT":                               lwipNoSimultaneousOpen,
+	"T006.SYN-RECEIVED":                           lwipNoSimultaneousOpen,
+	"T008.SYN-RECEIVED":                           lwipNoSimultaneousOpen,
+	"T012.SYN-RECEIVED":                           lwipNoSimultaneousOpen,
+	"T019.SYN-RECEIVED":                           lwipNoSimultaneousOpen,
+	"T027.SYN-RECEIVED":                           lwipNoSimultaneousOpen,
+	"T059.SYN-RECEIVED":                           lwipNoSimultaneousOpen,
+	"T067.SYN-RECEIVED":                           lwipNoSimultaneousOpen,
+	"T068.SYN-RECEIVED":                           lwipNoSimultaneousOpen,
+	"T075.SYN-RECEIVED#2":                         lwipNoSimultaneousOpen,
+	"T076.SYN-RECEIVED#2":                         lwipNoSimultaneousOpen,
+	"MUST-10":                                     lwipNoSimultaneousOpen,
+	"suites/scripts/simultaneous-open.pkt":        lwipNoSimultaneousOpen,
+	"suites/scripts/simultaneous-open-synack.pkt": lwipNoSimultaneousOpen,
+	"suites/scripts/rst-syn-received-active.pkt":  lwipNoSimultaneousOpen,
+	// 3.10.7.4, first check: an unacceptable segment is dropped after the
+	// ACK.
+	"T050.SYN-RECEIVED":   lwipSynRcvdSeqCheck,
+	"T050.SYN-RECEIVED#2": lwipSynRcvdSeqCheck,
+	// 3.8.6.3 and 3.10.7.4, seventh check: the ACK of data.
+	"MUST-2":                                 lwipDelayedACK,
+	"MUST-5":                                 lwipDelayedACK,
+	"MUST-6":                                 lwipDelayedACK,
+	"MUST-7":                                 lwipDelayedACK,
+	"MUST-45":                                lwipDelayedACK,
+	"MUST-50":                                lwipDelayedACK,
+	"MUST-65":                                lwipDelayedACK,
+	"MUST-68":                                lwipDelayedACK,
+	"MUST-69":                                lwipDelayedACK,
+	"T054.ESTABLISHED":                       lwipDelayedACK,
+	"T054.FIN-WAIT-1":                        lwipDelayedACK,
+	"T054.FIN-WAIT-2":                        lwipDelayedACK,
+	"suites/data_transfer.go":                lwipDelayedACK,
+	"suites/scripts/data-in.pkt":             lwipDelayedACK,
+	"suites/scripts/half-close.pkt":          lwipDelayedACK,
+	"suites/scripts/half-close-fin-wait.pkt": lwipDelayedACK,
+	"suites/scripts/rst-exact-established.pkt": lwipDelayedACK,
+	"suites/scripts/rst-out-of-window.pkt":     lwipDelayedACK,
+	// 3.10.7.4, seventh check, with RFC 5681 section 4.2.
+	"T053.ESTABLISHED": lwipGapFilled,
+	"T053.FIN-WAIT-1":  lwipGapFilled,
+	"T053.FIN-WAIT-2":  lwipGapFilled,
+	// 3.10.7.4, second check: RST in TIME-WAIT (RFC 1337 fix F1).
+	"T055.TIME-WAIT":                   lwipTimeWaitRST,
+	"T062.TIME-WAIT":                   lwipTimeWaitRST,
+	"suites/scripts/rst-time-wait.pkt": lwipTimeWaitRST,
+	"T056.TIME-WAIT":                   "in TIME-WAIT an in-window RST not at RCV.NXT is dropped silently (RFC 1337), without RFC 5961's challenge ACK",
+	// 3.10.7.4, fourth check.
+	"T066.SYN-RECEIVED": "an in-window SYN in SYN-RECEIVED after a passive open is ignored: the half-open connection stays instead of being dropped (back to LISTEN)",
+	"T069.TIME-WAIT":    "a SYN at RCV.NXT in TIME-WAIT draws RST,ACK with sequence number 0 (the SYN's empty ACK field) instead of RFC 5961's challenge ACK",
+	// 3.10.7.4, fifth check: a segment without ACK is dropped.
+	"T073.ESTABLISHED": lwipNoACKBit,
+	"T073.FIN-WAIT-1":  lwipNoACKBit,
+	"T073.FIN-WAIT-2":  lwipNoACKBit,
+	"T073.TIME-WAIT":   "in TIME-WAIT text without the ACK bit draws an ACK instead of being dropped silently",
+	// 3.10.7.4, fifth check with RFC 5961 section 5.2 (MAY-12).
+	"T074.ESTABLISHED": lwipNoACKCheck,
+	"T074.FIN-WAIT-1":  lwipNoACKCheck,
+	"T074.FIN-WAIT-2":  lwipNoACKCheck,
+	"T074.CLOSE-WAIT":  lwipNoACKCheck,
+	"T074.CLOSING":     lwipNoACKCheck,
+	"T074.LAST-ACK":    lwipNoACKCheck,
+	// 3.8.1 and RFC 6298 section 2.1: the initial RTO.
+	"T102.SYN-SENT#2":                      lwipInitialRTO,
+	"T103.SYN-RECEIVED":                    lwipInitialRTO,
+	"suites/scripts/retransmit-synack.pkt": lwipInitialRTO,
+	// 3.8.6.1 (SHLD-29) and 3.10.7.4, fifth check (the window update).
+	"T107.ESTABLISHED#2": "a zero-window ACK with the same SEQ and ACK as the last window update is ignored (lwIP lets such a segment only open the window; RFC 9293 updates when SND.WL2 =< SEG.ACK), so the data goes out into the closed window",
+	"T107.CLOSE-WAIT#2":  "the first zero-window probe leaves three ticks of the 500 ms slow timer after the window closed (about 1.25 s), later than the 1 s RTO of RFC 6298 the spec allows (SHLD-29)",
+	// 3.8.4 (MUST-26, MUST-27): the keep-alive interval.
+	"T108.ESTABLISHED#4": lwipKeepAliveLate,
+	"T108.CLOSE-WAIT#4":  lwipKeepAliveLate,
+	// 3.9.2.2 (MUST-54, SHLD-26): ICMP errors.
+	"MUST-54": lwipNoICMP,
+	"SHLD-26": lwipNoICMP,
+	// 3.8.2 (SHLD-8).
+	"SHLD-8": "no Explicit Congestion Notification (RFC 3168) in this build: the SYN,ACK does not agree to ECN",
+}
+
+const (
+	lwipRSTACK             = "every RST lwIP sends has the ACK bit set: the reset for a segment with ACK is <SEQ=SEG.ACK><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>, not <SEQ=SEG.ACK><CTL=RST>"
+	lwipAbortUnacked       = "close() with SO_LINGER {1, 0} while the SYN or FIN is unacknowledged aborts with RST,ACK, where RFC 9293 sends nothing in SYN-SENT, CLOSING and LAST-ACK"
+	lwipAbortGraceful      = "close() with SO_LINGER {1, 0} aborts only while data or a FIN is unacknowledged; otherwise lwIP closes gracefully (a FIN, or nothing in FIN-WAIT-2 and TIME-WAIT): no RST, and the connection is not deleted"
+	lwipBadSource          = "a SYN from an address no host may use (0.0.0.0/8, the subnet's broadcast 192.0.2.255, ::1) is taken: answered with a SYN,ACK, or kept half-open"
+	lwipNoSimultaneousOpen = "no simultaneous open: a SYN without ACK in SYN-SENT is ignored, so no SYN,ACK is sent and the connection stays in SYN-SENT, retransmitting its SYN"
+	lwipSynRcvdSeqCheck    = "in SYN-RECEIVED a segment that fails the sequence test is answered with an ACK, but its ACK field is taken as well and completes the handshake: ESTABLISHED instead of unchanged"
+	lwipDelayedACK         = "a lone data segment is acknowledged at lwIP's next 250 ms fast-timer tick, later than the 100 ms a case allows on a real clock (RFC 9293 section 3.8.6.3 lets an ACK wait up to 0.5 s)"
+	lwipGapFilled          = "the segment that fills a gap in the sequence space is acknowledged at the next 250 ms fast-timer tick, not at once (RFC 5681 section 4.2)"
+	lwipTimeWaitRST        = "an RST in TIME-WAIT is ignored (RFC 1337's fix F1, transition T063) instead of closing the connection"
+	lwipNoACKBit           = "text without the ACK bit is taken and delivered: lwIP does not check the ACK bit in the synchronized states"
+	lwipNoACKCheck         = "no RFC 5961 section 5.2 check of the ACK field: text whose ACK lies far below SND.UNA is taken and acknowledged (after the peer's FIN, dropped without an ACK) instead of being discarded with an ACK"
+	lwipInitialRTO         = "the initial retransmission timeout is 3 s (RFC 1122's), not RFC 6298's 1 s: the first SYN or SYN,ACK retransmission leaves about 2.75 s after the first"
+	lwipKeepAliveLate      = "a keep-alive probe leaves at the third tick of the 500 ms slow timer after the last segment received (1.25 s after it here, the idle time being 1 s), later than the 1 s the spec allows give or take 100 ms"
+	lwipNoICMP             = "ICMP errors are not passed to TCP: a port unreachable about the SYN, or about data, leaves the connection as it was"
+)

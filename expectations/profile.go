@@ -73,6 +73,27 @@ var profiles = map[string]Profile{
 		},
 		Known: netstackKnown,
 	},
+	"lwip": {
+		Target: "lwip",
+		// 2 * TCP_MSL, with TCP_MSL 60 s (lwip/priv/tcp_priv.h).
+		TimeWait: 2 * time.Minute,
+		// RFC 5961's challenge ACKs for an in-window RST or a SYN in the
+		// synchronized states (sections 3.2, 4.2), though not its ACK
+		// check (5.2); RFC 1337's TIME-WAIT, which ignores an RST; an
+		// RST for a close() with unread data and for data after a full
+		// close (MAY-1/SHLD-3); and the implementation-defined rows (a
+		// SYN,FIN in LISTEN is taken as a SYN).
+		Variants: []string{"base", "rfc5961", "rfc1337", "MAY-1/SHLD-3", "impl"},
+		Notes: []string{
+			"TIME-WAIT lasts 2 TCP_MSL = 120 s (TCP_MSL is 60 s in lwIP), not 2 MSL of 2 min (4 min; RFC 9293 section 3.10.8)",
+			"the TCP timers tick in real time: 250 ms (fast: delayed ACK) and 500 ms (slow: retransmission, persist, TIME-WAIT)",
+			"a lone in-order segment is acknowledged at the next 250 ms fast-timer tick (RFC 9293 section 3.8.6.3 allows 0.5 s, but the cases allow 100 ms on a real clock)",
+			"the initial retransmission timeout is 3 s (RFC 1122), not the 1 s of RFC 6298 section 2.1",
+			"no simultaneous open, no timestamps, SACK or ECN in this build",
+			"every RST carries the ACK bit",
+		},
+		Known: lwipKnown,
+	},
 }
 
 // ProfileFor returns the profile of the named target, or Reference for a
