@@ -420,7 +420,11 @@ func (a *Agent) Call(verb string, args ...string) ([]string, error) {
 	defer cancel()
 	f, err := a.call(ctx, false, verb, args...)
 	if errors.Is(err, context.DeadlineExceeded) {
-		return nil, fmt.Errorf("%s: no reply to %s within %v: the agent hangs", a.spec.Name, verb, a.spec.CallTimeout)
+		// The stack under test stopped answering: that fails the case,
+		// and the agent is not used again (a target starts a new one).
+		err = fmt.Errorf("%w: %s: no reply to %s within %v: the agent hangs%s", targets.ErrTargetFailed, a.spec.Name, verb, a.spec.CallTimeout, a.stderrNote())
+		a.fail(err)
+		return nil, err
 	}
 	return f, err
 }

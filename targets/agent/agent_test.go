@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tcpconform/tcpconform/targets"
 )
 
 // sh runs a shell script as the agent.
@@ -36,12 +38,10 @@ func TestWrongVersion(t *testing.T) {
 	}
 }
 
-func TestRepliesHangAndCrash(t *testing.T) {
-	// Answers "1 ..." with an error, ignores the second request, and dies on
-	// the third.
+func TestRepliesAndCrash(t *testing.T) {
+	// Answers "1 ..." with an error, and dies on the second request.
 	a, err := Start(context.Background(), sh(`echo hello tcpconform-agent 1 fake 0 ipv4
 read id rest; echo "$id err EAGAIN try later"
-read id rest
 read id rest; echo dying >&2; exit 7`))
 	if err != nil {
 		t.Fatal(err)
@@ -55,17 +55,33 @@ read id rest; echo dying >&2; exit 7`))
 	if !errors.As(err, &e) || e.Errno != syscall.EAGAIN || e.Msg != "try later" {
 		t.Errorf("first call: %v", err)
 	}
-	if _, err := a.Call("listen", "1", "5"); err == nil || !strings.Contains(err.Error(), "hangs") {
-		t.Errorf("second call: %v", err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err = a.CallBlocking(ctx, "accept", "1")
 	if err == nil || !strings.Contains(err.Error(), "exit status 7") || !strings.Contains(err.Error(), "dying") {
-		t.Errorf("third call: %v", err)
+		t.Errorf("second call: %v", err)
 	}
 	if _, err := a.Link().Next(ctx); err == nil || !strings.Contains(err.Error(), "exit status 7") {
 		t.Errorf("link after the crash: %v", err)
+	}
+}
+
+// An agent that stops answering fails the call as the target's failure,
+// and every call after it, without waiting again.
+func TestHungAgentIsNotUsedAgain(t *testing.T) {
+	a, err := Start(context.Background(), sh(`echo hello tcpconform-agent 1 fake 0 ipv4
+echo stuck >&2; exec sleep 10`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	_, err = a.Call("listen", "1", "5")
+	if !errors.Is(err, targets.ErrTargetFailed) || !strings.Contains(err.Error(), "hangs") || !strings.Contains(err.Error(), "stuck") {
+		t.Errorf("call to a hung agent: %v", err)
+	}
+	begin := time.Now()
+	if _, err := a.Call("ping"); !errors.Is(err, targets.ErrTargetFailed) || time.Since(begin) > 100*time.Millisecond {
+		t.Errorf("the next call: %v after %v", err, time.Since(begin))
 	}
 }
 
