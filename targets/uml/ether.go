@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"os"
 	"sync"
-	"sync/atomic"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -20,16 +19,15 @@ var (
 	harnessMAC = net.HardwareAddr{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}
 )
 
-// wire is the guest's Ethernet segment as the harness sees it: UML's vector
+// ethernet is the guest's Ethernet segment as the harness sees it: UML's vector
 // driver ("bess" transport) connects to a unix SOCK_SEQPACKET socket the
-// harness listens on and sends one Ethernet frame per message. wire turns
+// harness listens on and sends one Ethernet frame per message. ethernet turns
 // that into the agent package's packet channel of raw IP datagrams. It
 // answers the guest's ARP requests and IPv6 neighbour solicitations for every
 // address but the guest's own, as the one neighbour on the segment (RFC 826,
 // RFC 4861 section 7.2.4), so that any peer address the harness picks is
-// reachable; and it passes on only packets addressed to the current peer, so
-// that what an earlier case's connections still send never reaches the next.
-type wire struct {
+// reachable.
+type ethernet struct {
 	ln    *net.UnixListener
 	path  string
 	guest [2]netip.Addr // the guest's own IPv4 and IPv6 address
@@ -40,16 +38,15 @@ type wire struct {
 	once   sync.Once
 	cmu    sync.Mutex // guards conn's arrival against closed
 	closed bool
-	peer   atomic.Pointer[[2]netip.Addr]
 	wmu    sync.Mutex
 }
 
-func listenWire(path string, guest4, guest6 netip.Addr) (*wire, error) {
+func listenEthernet(path string, guest4, guest6 netip.Addr) (*ethernet, error) {
 	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: path, Net: "unixpacket"})
 	if err != nil {
 		return nil, err
 	}
-	w := &wire{ln: ln, path: path, guest: [2]netip.Addr{guest4, guest6}, ready: make(chan struct{}), done: make(chan struct{})}
+	w := &ethernet{ln: ln, path: path, guest: [2]netip.Addr{guest4, guest6}, ready: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		c, err := ln.AcceptUnix()
 		if err != nil {
@@ -67,13 +64,10 @@ func listenWire(path string, guest4, guest6 netip.Addr) (*wire, error) {
 	return w, nil
 }
 
-// setPeer makes the wire pass on only packets to these addresses.
-func (w *wire) setPeer(p4, p6 netip.Addr) { w.peer.Store(&[2]netip.Addr{p4, p6}) }
-
 var errWireClosed = errors.New("uml: the guest's network is closed")
 
 // ReadPacket implements agent.PacketConn.
-func (w *wire) ReadPacket(b []byte) (int, error) {
+func (w *ethernet) ReadPacket(b []byte) (int, error) {
 	select {
 	case <-w.ready:
 	case <-w.done:
@@ -94,32 +88,23 @@ func (w *wire) ReadPacket(b []byte) (int, error) {
 		case layers.EthernetTypeARP:
 			w.answerARP(payload)
 		case layers.EthernetTypeIPv4:
-			if len(payload) >= 20 && w.forPeer(payload[16:20], 0) {
+			if len(payload) >= 20 {
 				return copy(b, payload), nil
 			}
 		case layers.EthernetTypeIPv6:
 			if w.answerNDP(payload) {
 				continue
 			}
-			if len(payload) >= 40 && w.forPeer(payload[24:40], 1) {
+			if len(payload) >= 40 {
 				return copy(b, payload), nil
 			}
 		}
 	}
 }
 
-func (w *wire) forPeer(dst []byte, family int) bool {
-	p := w.peer.Load()
-	if p == nil {
-		return true
-	}
-	a, _ := netip.AddrFromSlice(dst)
-	return a == p[family]
-}
-
 // WritePacket implements agent.PacketConn: the datagram goes to the guest in
 // an Ethernet frame.
-func (w *wire) WritePacket(pkt []byte) error {
+func (w *ethernet) WritePacket(pkt []byte) error {
 	select {
 	case <-w.ready:
 	case <-w.done:
@@ -142,7 +127,7 @@ func (w *wire) WritePacket(pkt []byte) error {
 	return w.send(frame)
 }
 
-func (w *wire) send(frame []byte) error {
+func (w *ethernet) send(frame []byte) error {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
 	_, err := w.conn.Write(frame)
@@ -150,7 +135,7 @@ func (w *wire) send(frame []byte) error {
 }
 
 // answerARP replies to a request for any IPv4 address but the guest's.
-func (w *wire) answerARP(b []byte) {
+func (w *ethernet) answerARP(b []byte) {
 	p := gopacket.NewPacket(b, layers.LayerTypeARP, gopacket.NoCopy)
 	arp, ok := p.Layer(layers.LayerTypeARP).(*layers.ARP)
 	if !ok || arp.Operation != layers.ARPRequest || len(arp.DstProtAddress) != 4 {
@@ -171,7 +156,7 @@ func (w *wire) answerARP(b []byte) {
 
 // answerNDP replies to a neighbour solicitation for any address but the
 // guest's own; it reports whether b was neighbour discovery at all.
-func (w *wire) answerNDP(b []byte) bool {
+func (w *ethernet) answerNDP(b []byte) bool {
 	p := gopacket.NewPacket(b, layers.LayerTypeIPv6, gopacket.NoCopy)
 	ns, ok := p.Layer(layers.LayerTypeICMPv6NeighborSolicitation).(*layers.ICMPv6NeighborSolicitation)
 	if !ok {
@@ -203,7 +188,7 @@ func isNDP(p gopacket.Packet) bool {
 	return t >= layers.ICMPv6TypeRouterSolicitation && t <= layers.ICMPv6TypeRedirect
 }
 
-func (w *wire) serialize(ls ...gopacket.SerializableLayer) {
+func (w *ethernet) serialize(ls ...gopacket.SerializableLayer) {
 	buf := gopacket.NewSerializeBuffer()
 	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
 		return
@@ -212,7 +197,7 @@ func (w *wire) serialize(ls ...gopacket.SerializableLayer) {
 }
 
 // Close implements agent.PacketConn; it removes the socket file.
-func (w *wire) Close() error {
+func (w *ethernet) Close() error {
 	w.once.Do(func() {
 		w.cmu.Lock()
 		w.closed = true

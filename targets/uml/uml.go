@@ -8,17 +8,16 @@
 // initramfs (image.go). Its serial line is the control channel; its NIC is
 // UML's vector driver on a unix socket of the harness's, one Ethernet frame
 // per message (ether.go), so no host interface, namespace or privilege is
-// involved. Each case gets a peer address of its own, so that what an earlier
-// case left behind in the guest (TIME-WAIT, cached metrics, retransmissions)
-// cannot meet it; the agent's reset closes every socket and restores changed
-// sysctls between cases. Time is real.
+// involved. Between cases the agent's reset closes every socket and moves the
+// NIC into a fresh network namespace, so that nothing an earlier case left in
+// the guest (TIME-WAIT, orphaned connections, cached metrics, sysctls) meets
+// the next one. Time is real.
 package uml
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,14 +41,12 @@ var (
 	_ targets.Shutdowner = Target{}
 )
 
-// Guest network: the guest is .1 of the documentation networks; peers are
-// drawn from the rest of them, one per case.
+// The guest's addresses, in the documentation networks.
 var (
-	guest4    = targets.DocumentationAddrs.Local4
-	guest6    = targets.DocumentationAddrs.Local6
-	prefix4   = 24
-	prefix6   = 64
-	peerCount = 250 // 192.0.2.2 … 192.0.2.251
+	guest4  = targets.DocumentationAddrs.Local4
+	guest6  = targets.DocumentationAddrs.Local6
+	prefix4 = 24
+	prefix6 = 64
 )
 
 // BootTimeout bounds the boot to the agent's hello: about 10 s on an idle
@@ -93,8 +90,7 @@ var run struct {
 func init() { run.lease = make(chan struct{}, 1) }
 
 // New implements targets.Target: it waits for the guest to be free, boots it
-// if no guest is running (or the last one died), resets it, and gives the
-// case the next peer address.
+// if no guest is running (or the last one died), and resets it.
 func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, error) {
 	if cfg.TimeWait != 0 {
 		return nil, fmt.Errorf("uml target: %w: Linux's TIME-WAIT is fixed at 60 s", targets.ErrUnsupported)
@@ -130,14 +126,7 @@ func leaseInstance(ctx context.Context) (*Instance, error) {
 		}
 		run.m = m
 	}
-	k := run.n % peerCount
-	run.n++
-	b4 := guest4.As4()
-	b4[3] = byte(2 + k)
-	b6 := guest6.As16()
-	b6[15] = byte(2 + k)
-	addrs := targets.Addrs{Local4: guest4, Peer4: netip.AddrFrom4(b4), Local6: guest6, Peer6: netip.AddrFrom16(b6)}
-	m.w.setPeer(addrs.Peer4, addrs.Peer6)
+	addrs := targets.DocumentationAddrs
 	m.a.Link().Drain()
 	caps := targets.Capabilities{IPv4: true, IPv6: true, State: true, SynReceivedState: true}
 	return &Instance{Instance: agent.NewInstance(m.a, addrs, caps), m: m}, nil
@@ -175,7 +164,7 @@ func (Target) Shutdown() error {
 // machine is one booted guest.
 type machine struct {
 	a   *agent.Agent
-	w   *wire
+	w   *ethernet
 	dir string
 	pid int
 }
@@ -197,7 +186,7 @@ func boot(ctx context.Context) (*machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := listenWire(filepath.Join(dir, "net.sock"), guest4, guest6)
+	w, err := listenEthernet(filepath.Join(dir, "net.sock"), guest4, guest6)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("uml: %w", err)

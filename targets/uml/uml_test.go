@@ -13,8 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcpconform/tcpconform/injector"
 	"github.com/tcpconform/tcpconform/targets"
 	"github.com/tcpconform/tcpconform/targets/agent/agenttest"
+	"github.com/tcpconform/tcpconform/wire"
+
+	. "github.com/tcpconform/tcpconform/expectations"
 )
 
 func TestMain(m *testing.M) {
@@ -48,22 +52,38 @@ func newInstance(t *testing.T) targets.Instance {
 
 func TestSynGetsSynAck(t *testing.T) { agenttest.SynGetsSynAck(t, newInstance) }
 
-// Each case has a peer address of its own, and the guest forgets the last
-// case's sockets.
-func TestCasesGetFreshPeersAndSockets(t *testing.T) {
-	a := newInstance(t)
-	fd, err := a.Sockets().Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := a.Addrs().Peer4
-	a.Close()
-	b := newInstance(t)
-	if b.Addrs().Peer4 == p {
-		t.Errorf("two cases share the peer address %v", p)
-	}
-	if err := b.Sockets().Close(fd); err != syscall.EBADF {
-		t.Errorf("close of the last case's socket: %v, want EBADF (reset closes it)", err)
+// A case meets nothing the last one left: its sockets are closed, and a
+// connection it left in TIME-WAIT on the service port does not keep the next
+// case's listener from binding that port (each case has a fresh network
+// namespace in the guest).
+func TestCasesGetAFreshStack(t *testing.T) {
+	newInstance(t).Close()
+	var left int
+	timeWait := &injector.Case{Name: "active close to TIME-WAIT", Family: injector.IPv4, Location: "uml_test.go:1",
+		Run: func(tt *injector.T) {
+			lfd := tt.Listen(8080)
+			c := tt.Dial(8080)
+			c.Send(wire.SYN)
+			c.Expect(BeSegment(Flags(wire.SYN | wire.ACK)))
+			c.Send(wire.ACK)
+			fd := tt.Accept(lfd)
+			tt.Close(fd)
+			c.Expect(BeSegment(Flags(wire.FIN | wire.ACK)))
+			c.Send(wire.FIN | wire.ACK)
+			c.Expect(BeSegment(Flags(wire.ACK)))
+			left = tt.Socket()
+		}}
+	next := &injector.Case{Name: "listen on the same port", Family: injector.IPv4, Location: "uml_test.go:2",
+		Run: func(tt *injector.T) {
+			if err := tt.Sockets().Close(left); err != syscall.EBADF {
+				tt.Errorf("close of the last case's socket: %v, want EBADF (reset closes it)", err)
+			}
+			tt.Listen(8080)
+		}}
+	for _, c := range []*injector.Case{timeWait, next} {
+		if res := injector.Run(context.Background(), Target{}, c, injector.RunOptions{}); res.Outcome != injector.Passed {
+			t.Errorf("%s: %v %s", c.Name, res.Outcome, res.Message)
+		}
 	}
 }
 

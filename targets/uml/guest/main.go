@@ -20,6 +20,11 @@
 // first. When the protocol ends (quit, or end of input) the guest powers
 // off.
 //
+// The stack lives in a network namespace of its own, a new one at every
+// reset, on a macvlan device over the NIC (see netns): nothing a case
+// leaves in the kernel reaches the next. Should that fail to set up, the
+// NIC itself gets the addresses and the cases share one namespace.
+//
 // Not run as PID 1, the agent serves stdin and stdout in the current
 // network namespace, without setting anything up.
 //
@@ -74,7 +79,14 @@ func initMain() {
 		logf("%v", err)
 	}
 	opts := serveOptions{Log: os.Stderr}
-	opts.IPv4, opts.IPv6 = setupNetwork(p)
+	if n, err := newNetns(p); err == nil {
+		opts.Netns = n
+		opts.IPv4, opts.IPv6 = n.ipv4, n.ipv6
+	} else {
+		logf("no network namespace per case (%v): cases share one stack, and "+
+			"what a case leaves behind (TIME-WAIT, orphaned connections) stays", err)
+		opts.IPv4, opts.IPv6 = setupNetwork(p)
+	}
 
 	ctl, err := openControl(p.ctl)
 	if err != nil {
@@ -179,7 +191,6 @@ func loadModules(order string) {
 		}
 		return
 	}
-	empty, _ := syscall.BytePtrFromString("")
 	for _, line := range strings.Split(string(b), "\n") {
 		path := strings.TrimSpace(line)
 		if path == "" || strings.HasPrefix(path, "#") {
@@ -188,17 +199,26 @@ func loadModules(order string) {
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(filepath.Dir(order), path)
 		}
-		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		if err != nil {
+		if err := loadModule(path); err != nil {
 			logf("module %s: %v", path, err)
-			continue
-		}
-		_, _, e := syscall.Syscall(sysFinitModule, uintptr(fd), uintptr(unsafe.Pointer(empty)), 0)
-		syscall.Close(fd)
-		if e != 0 && e != syscall.EEXIST {
-			logf("loading module %s: %v", path, e)
 		}
 	}
+}
+
+// loadModule loads the kernel module in the file; one already loaded is
+// fine.
+func loadModule(path string) error {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(fd)
+	empty, _ := syscall.BytePtrFromString("")
+	_, _, e := syscall.Syscall(sysFinitModule, uintptr(fd), uintptr(unsafe.Pointer(empty)), 0)
+	if e != 0 && e != syscall.EEXIST {
+		return fmt.Errorf("finit_module: %w", e)
+	}
+	return nil
 }
 
 // Termios flags (asm-generic/termbits.h) the syscall package does not name.

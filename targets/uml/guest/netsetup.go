@@ -16,9 +16,11 @@ import (
 	"unsafe"
 )
 
-// setupNetwork brings up lo and the NIC with the addresses in p and
-// reports which families got their address. Failures are logged; the
-// agent serves anyway, so that the harness hears what went wrong.
+// setupNetwork brings up lo and the NIC with the addresses in p, in the
+// agent's own network namespace, and reports which families got their
+// address. Failures are logged; the agent serves anyway, so that the
+// harness hears what went wrong. It is the set-up when the stack cannot
+// have a namespace per case (see netns).
 func setupNetwork(p params) (ipv4, ipv6 bool) {
 	nic := p.nic
 	if nic == "" {
@@ -28,17 +30,7 @@ func setupNetwork(p params) (ipv4, ipv6 bool) {
 		logf("no network interface besides lo")
 	}
 
-	// No duplicate address detection, router solicitations or
-	// autoconfiguration: the addresses are usable at once and the link
-	// stays quiet. The files are missing without IPv6.
-	for _, dev := range []string{"all", "default", nic} {
-		if dev == "" {
-			continue
-		}
-		for _, knob := range []string{"accept_dad", "router_solicitations", "autoconf", "accept_ra"} {
-			setKnob("net/ipv6/conf/"+dev+"/"+knob, "0")
-		}
-	}
+	quietIPv6("all", "default", nic)
 	if p.ip6 == "" && nic != "" {
 		setKnob("net/ipv6/conf/"+nic+"/disable_ipv6", "1")
 	}
@@ -55,31 +47,69 @@ func setupNetwork(p params) (ipv4, ipv6 bool) {
 	if nic == "" {
 		return false, false
 	}
+	nl, err := openRtnl()
+	if err != nil {
+		logf("%v", err)
+		return false, false
+	}
+	defer nl.close()
+	ipv4, ipv6, errs := configureStack(s4, nl, nic, p)
+	for _, err := range errs {
+		logf("%v", err)
+	}
+	waitOperUp(nic, 5*time.Second)
+	if ipv6 {
+		if err := waitAddrUsable(p.ip6, 5*time.Second); err != nil {
+			logf("%s: %v", nic, err)
+		}
+	}
+	return ipv4, ipv6
+}
 
+// quietIPv6 turns off duplicate address detection, router solicitations
+// and autoconfiguration for the devices ("all", "default" or a name), so
+// that addresses are usable at once and the link stays quiet. The files are
+// missing without IPv6. Knobs under /proc/sys/net are those of the calling
+// thread's network namespace.
+func quietIPv6(devs ...string) {
+	for _, dev := range devs {
+		if dev == "" {
+			continue
+		}
+		for _, knob := range []string{"accept_dad", "router_solicitations", "autoconf", "accept_ra"} {
+			setKnob("net/ipv6/conf/"+dev+"/"+knob, "0")
+		}
+	}
+}
+
+// configureStack gives the device the addresses in p (and the permanent
+// ARP entry) and brings it up; s is an AF_INET socket and nl a netlink
+// socket of the device's network namespace. It reports which families got
+// their address, and what failed.
+func configureStack(s int, nl *rtnl, dev string, p params) (ipv4, ipv6 bool, errs []error) {
 	if p.ip4 != "" {
-		if err := setIPv4(s4, nic, p.ip4); err != nil {
-			logf("%s: IPv4 address %s: %v", nic, p.ip4, err)
+		if err := setIPv4(s, dev, p.ip4); err != nil {
+			errs = append(errs, fmt.Errorf("%s: IPv4 address %s: %w", dev, p.ip4, err))
 		} else {
 			ipv4 = true
 		}
 	}
-	if err := ifUp(s4, nic); err != nil {
-		logf("%s: %v", nic, err)
+	if err := ifUp(s, dev); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", dev, err))
 	}
 	if p.ip6 != "" {
-		if err := setIPv6(s4, nic, p.ip6); err != nil {
-			logf("%s: IPv6 address %s: %v", nic, p.ip6, err)
+		if err := setIPv6(s, nl, dev, p.ip6); err != nil {
+			errs = append(errs, fmt.Errorf("%s: IPv6 address %s: %w", dev, p.ip6, err))
 		} else {
 			ipv6 = true
 		}
 	}
 	if p.peer != "" {
-		if err := setARP(s4, nic, p.peer); err != nil {
-			logf("%s: ARP entry %s: %v", nic, p.peer, err)
+		if err := setARP(s, dev, p.peer); err != nil {
+			errs = append(errs, fmt.Errorf("%s: ARP entry %s: %w", dev, p.peer, err))
 		}
 	}
-	waitOperUp(nic, 5*time.Second)
-	return ipv4, ipv6
+	return ipv4, ipv6, errs
 }
 
 // findNIC is the first Ethernet interface (type 1) other than lo in dir
@@ -103,12 +133,14 @@ func findNIC(dir string) string {
 }
 
 // setKnob writes a /proc/sys file given by its path under /proc/sys; a
-// missing one is skipped silently.
-func setKnob(rel, value string) {
+// missing one is skipped silently. Under net/ it is the calling thread's
+// network namespace's knob. It reports whether the knob took the value.
+func setKnob(rel, value string) bool {
 	err := writeKnob("/proc/sys/"+rel, value)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		logf("sysctl %s=%s: %v", rel, value, err)
 	}
+	return err == nil
 }
 
 // ifreq is struct ifreq: a name and a 24-byte union.
@@ -178,39 +210,22 @@ func setIPv4(s int, name, prefix string) error {
 	return nil
 }
 
-// in6Ifreq is struct in6_ifreq.
-type in6Ifreq struct {
-	addr      [16]byte
-	prefixlen uint32
-	ifindex   int32
-}
-
-// setIPv6 adds an IPv6 address ("2001:db8::1/64") to the interface; s is
-// any socket, for SIOCGIFINDEX.
-func setIPv6(s int, name, prefix string) error {
+// setIPv6 adds an IPv6 address ("2001:db8::1/64") to the interface through
+// nl; s is any socket of the interface's namespace, for SIOCGIFINDEX. The
+// address is added without duplicate address detection
+// (IFA_F_NODAD), so it is usable at once rather than after the kernel has
+// got round to clearing its tentative flag; waitAddrUsable checks.
+func setIPv6(s int, nl *rtnl, name, prefix string) error {
 	pfx, err := netip.ParsePrefix(prefix)
 	if err != nil || !pfx.Addr().Is6() || pfx.Addr().Is4In6() {
 		return fmt.Errorf("not an IPv6 ADDR/LEN")
 	}
-	r, err := newIfreq(name)
+	index, err := ifIndex(s, name)
 	if err != nil {
 		return err
 	}
-	if err := ioctl(s, syscall.SIOCGIFINDEX, unsafe.Pointer(r)); err != nil {
-		return fmt.Errorf("SIOCGIFINDEX: %w", err)
-	}
-	s6, err := syscall.Socket(syscall.AF_INET6, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("no AF_INET6 socket (is ipv6.ko loaded?): %w", err)
-	}
-	defer syscall.Close(s6)
-	req := in6Ifreq{
-		addr:      pfx.Addr().As16(),
-		prefixlen: uint32(pfx.Bits()),
-		ifindex:   int32(binary.NativeEndian.Uint32(r.data[0:])),
-	}
-	if err := ioctl(s6, syscall.SIOCSIFADDR, unsafe.Pointer(&req)); err != nil {
-		return fmt.Errorf("SIOCSIFADDR: %w", err)
+	if err := nl.request(func(seq uint32) []byte { return newAddr6Request(seq, index, pfx) }); err != nil {
+		return fmt.Errorf("RTM_NEWADDR: %w", err)
 	}
 	return nil
 }

@@ -164,7 +164,9 @@ func (s *server) doState(args []string) result {
 			return fail(syscall.EINVAL, usage)
 		}
 	}
-	rows, err := readTCPTables(s.opts.ProcNet)
+	// /proc/thread-self/net is the reading thread's namespace's.
+	var rows []tcpRow
+	s.inNetns(func() { rows, err = readTCPTables(s.opts.ProcNet) })
 	if err != nil {
 		return fail(errnoOf(err), "reading the TCP tables")
 	}

@@ -29,8 +29,13 @@ type serveOptions struct {
 	// point it at a scratch directory.
 	SysctlDir string
 	// ProcNet holds the tcp and tcp6 tables read by "state" (""
-	// means /proc/net).
+	// means /proc/net, or /proc/thread-self/net with Netns).
 	ProcNet string
+	// Netns, if not nil, is the stack's network namespace: every reset
+	// makes a new one, and the calls that depend on the namespace run on
+	// its thread. Only the guest's init has one; without, the stack is
+	// the agent's own namespace, for good.
+	Netns *netns
 	// Log takes diagnostics; nil discards them.
 	Log io.Writer
 }
@@ -46,6 +51,9 @@ func serve(r io.Reader, w io.Writer, opts serveOptions) error {
 	}
 	if opts.ProcNet == "" {
 		opts.ProcNet = "/proc/net"
+		if opts.Netns != nil {
+			opts.ProcNet = "/proc/thread-self/net"
+		}
 	}
 	if opts.Log == nil {
 		opts.Log = io.Discard
@@ -56,6 +64,9 @@ func serve(r io.Reader, w io.Writer, opts serveOptions) error {
 		socks:   map[int]*sock{},
 		pending: map[string]*job{},
 		sysctls: &sysctls{dir: opts.SysctlDir, saved: map[string]string{}},
+	}
+	if opts.Netns != nil {
+		s.sysctls.inNetns = opts.Netns.do
 	}
 	defer s.finish()
 	s.out.line(s.hello())
@@ -84,6 +95,10 @@ type server struct {
 	mu      sync.Mutex
 	socks   map[int]*sock   // the sockets the harness owns, by kernel fd
 	pending map[string]*job // blocking calls in flight, by request id
+	// staged holds data gathered by put for a later send, by name: the
+	// serial line takes only a few KB at once, so long sends come in
+	// pieces.
+	staged map[string][]byte
 }
 
 // sock is one socket the harness created or accepted. The kernel socket is
@@ -107,7 +122,7 @@ func (s *server) hello() string {
 	if s.opts.IPv6 {
 		f = append(f, "ipv6")
 	}
-	f = append(f, "state")
+	f = append(f, "state", "put")
 	return strings.Join(f, " ")
 }
 
@@ -128,6 +143,17 @@ func kernelRelease() string {
 		return "unknown"
 	}
 	return string(b)
+}
+
+// inNetns runs f where the stack's network namespace is: on the
+// namespace's thread, or on the calling one when the stack is the agent's
+// own namespace.
+func (s *server) inNetns(f func()) {
+	if s.opts.Netns != nil {
+		s.opts.Netns.do(f)
+		return
+	}
+	f()
 }
 
 func (s *server) logf(format string, args ...any) {
@@ -220,6 +246,8 @@ func (s *server) handle(line string) (quit bool) {
 		s.doAccept(id, args)
 	case "connect":
 		s.doConnect(id, args)
+	case "put":
+		s.out.send(id, s.doPut(args))
 	case "send":
 		s.doSend(id, args)
 	case "recv":
@@ -243,8 +271,11 @@ func (s *server) handle(line string) (quit bool) {
 	case "cancel":
 		s.out.send(id, s.doCancel(args))
 	case "reset":
-		s.reset()
-		s.out.ok(id)
+		if err := s.reset(); err != nil {
+			s.out.fail(id, syscall.EIO, strings.ReplaceAll(err.Error(), "\n", "; "))
+		} else {
+			s.out.ok(id)
+		}
 	case "ping":
 		s.out.ok(id)
 	case "quit":
@@ -269,13 +300,37 @@ func (s *server) doCancel(args []string) result {
 	return ok()
 }
 
-// reset ends every pending call (they answer EINTR), closes every socket
-// abortively, so that no old connection lingers on the wire, and restores
-// the sysctls.
-func (s *server) reset() {
+// reset ends every pending call (they answer EINTR), restores the
+// sysctls and closes every socket abortively. With a network namespace per
+// case (Netns), the stack moves to a fresh one in between, leaving the old
+// one's sockets, the kernel's leftovers of closed ones, caches and
+// settings behind. The sysctls go back first, where they were changed,
+// before a new namespace copies any of the first one's. The stack's device
+// goes with the stack, so that the abortive closes that follow send
+// nothing (they find no route), and what lingers in the old namespace
+// never reaches the wire again; without a namespace per case, their RSTs
+// end the old connections on the wire. An error means that the stack is
+// not fit for another case.
+func (s *server) reset() error {
 	s.cancelJobs(func(*job) bool { return true }, syscall.EINTR, "cancelled", -1)
-	s.closeAll()
+	s.mu.Lock()
+	s.staged = nil
+	s.mu.Unlock()
+	n := s.opts.Netns
+	if n == nil {
+		s.closeAll()
+		s.restoreSysctls()
+		return nil
+	}
 	s.restoreSysctls()
+	var err error
+	n.do(func() { err = n.renew() })
+	s.closeAll()
+	if err != nil {
+		s.logf("reset: %v", err)
+		return fmt.Errorf("no fresh network namespace: %w", err)
+	}
+	return nil
 }
 
 // finish runs when serve returns: like reset, but nobody hears the

@@ -203,11 +203,11 @@ func (c *client) pair(family, addr string) (cfd, afd, cport, lport string) {
 
 func TestHello(t *testing.T) {
 	c := start(t, serveOptions{IPv4: true, Release: "6.1.176"})
-	if got, want := c.hello(), "hello tcpconform-agent 1 linux 6.1.176 ipv4 state"; got != want {
+	if got, want := c.hello(), "hello tcpconform-agent 1 linux 6.1.176 ipv4 state put"; got != want {
 		t.Errorf("hello %q, want %q", got, want)
 	}
 	c2 := start(t, serveOptions{IPv4: true, IPv6: true})
-	want := "hello tcpconform-agent 1 linux " + kernelRelease() + " ipv4 ipv6 state"
+	want := "hello tcpconform-agent 1 linux " + kernelRelease() + " ipv4 ipv6 state put"
 	if got := c2.hello(); got != want {
 		t.Errorf("hello %q, want %q", got, want)
 	}
@@ -520,4 +520,15 @@ func TestIPv6(t *testing.T) {
 	}
 	c.wantOK("state 127.0.0.1 "+port+" 127.0.0.1 "+a[2], "ESTABLISHED")
 	c.wantOK("sockname "+a[0], "::ffff:127.0.0.1", port)
+}
+
+// put gathers data in pieces; "send FD @NAME" sends it in one call.
+func TestPutThenSend(t *testing.T) {
+	c := start(t, serveOptions{IPv4: true})
+	cfd, afd, _, _ := c.pair("inet", "127.0.0.1")
+	c.wantOK("put b1 0102", "2")
+	c.wantOK("put b1 03", "3")
+	c.wantOK("send "+cfd+" @b1", "3")
+	c.wantOK("recv "+afd+" 10", "3", "010203")
+	c.wantErr("send "+cfd+" @b1", "EINVAL") // sent, and forgotten
 }

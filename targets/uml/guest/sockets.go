@@ -5,7 +5,6 @@ package main
 import (
 	"encoding/hex"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -92,7 +91,12 @@ func (s *server) doSocket(args []string) result {
 	default:
 		return fail(syscall.EINVAL, usage)
 	}
-	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	// A socket belongs to the network namespace it is created in.
+	var fd int
+	var err error
+	s.inNetns(func() {
+		fd, err = syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	})
 	if err != nil {
 		return failErr(err)
 	}
@@ -106,7 +110,7 @@ func (s *server) doBind(args []string) result {
 	if !good {
 		return res
 	}
-	sa, err := sockaddr(sk.family, args[1], args[2])
+	sa, err := sockaddr(sk.fd, sk.family, args[1], args[2])
 	if err != nil {
 		return fail(syscall.EINVAL, usage)
 	}
@@ -193,7 +197,7 @@ func (s *server) doConnect(id string, args []string) {
 		s.out.send(id, res)
 		return
 	}
-	sa, err := sockaddr(sk.family, args[1], args[2])
+	sa, err := sockaddr(sk.fd, sk.family, args[1], args[2])
 	if err != nil {
 		s.out.fail(id, syscall.EINVAL, usage)
 		return
@@ -237,6 +241,24 @@ func sendNoSignal(fd int, b []byte) (int, error) {
 	return int(n), nil
 }
 
+// doPut gathers data under a name for a later "send FD @NAME".
+func (s *server) doPut(args []string) result {
+	if len(args) != 2 {
+		return fail(syscall.EINVAL, "usage: put NAME HEX")
+	}
+	b, err := hex.DecodeString(args[1])
+	if err != nil {
+		return fail(syscall.EINVAL, "bad hex")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.staged == nil {
+		s.staged = map[string][]byte{}
+	}
+	s.staged[args[0]] = append(s.staged[args[0]], b...)
+	return ok(itoa(len(s.staged[args[0]])))
+}
+
 // doSend sends the data. On a non-blocking socket it is one send(2): the
 // bytes the kernel took, or EAGAIN. A blocking send goes on until every
 // byte is taken; if it fails or is cancelled after taking some, it answers
@@ -251,7 +273,16 @@ func (s *server) doSend(id string, args []string) {
 	var data []byte
 	if len(args) == 2 {
 		var err error
-		if data, err = hex.DecodeString(args[1]); err != nil {
+		if name, ok := strings.CutPrefix(args[1], "@"); ok {
+			s.mu.Lock()
+			data, ok = s.staged[name]
+			delete(s.staged, name)
+			s.mu.Unlock()
+			if !ok {
+				s.out.fail(id, syscall.EINVAL, "nothing put under "+name)
+				return
+			}
+		} else if data, err = hex.DecodeString(args[1]); err != nil {
 			s.out.fail(id, syscall.EINVAL, "bad hex")
 			return
 		}
@@ -466,10 +497,10 @@ func (s *server) doName(verb string, args []string) result {
 	return ok(a, p)
 }
 
-// sockaddr builds the address for a socket of family from text. An IPv4
-// address on an inet6 socket becomes its v4-mapped form; an IPv6 address
-// on an inet socket goes to the kernel as it is, for it to refuse.
-func sockaddr(family int, addr, port string) (syscall.Sockaddr, error) {
+// sockaddr builds the address for the socket fd of family from text. An
+// IPv4 address on an inet6 socket becomes its v4-mapped form; an IPv6
+// address on an inet socket goes to the kernel as it is, for it to refuse.
+func sockaddr(fd, family int, addr, port string) (syscall.Sockaddr, error) {
 	a, err := netip.ParseAddr(addr)
 	if err != nil {
 		return nil, err
@@ -486,23 +517,24 @@ func sockaddr(family int, addr, port string) (syscall.Sockaddr, error) {
 	}
 	sa := &syscall.SockaddrInet6{Port: int(p), Addr: a.As16()}
 	if z := a.Zone(); z != "" {
-		sa.ZoneId = zoneIndex(z)
+		sa.ZoneId = zoneIndex(fd, z)
 	}
 	return sa, nil
 }
 
 // zoneIndex is the interface index of an IPv6 zone: a number, or an
-// interface name looked up in sysfs (0 if unknown).
-func zoneIndex(z string) uint32 {
+// interface name looked up in the socket fd's network namespace (0 if
+// unknown). (Not in /sys/class/net: sysfs shows the devices of the
+// namespace that mounted it.)
+func zoneIndex(fd int, z string) uint32 {
 	if n, err := strconv.ParseUint(z, 10, 32); err == nil {
 		return uint32(n)
 	}
-	b, err := os.ReadFile("/sys/class/net/" + z + "/ifindex")
+	i, err := ifIndex(fd, z)
 	if err != nil {
 		return 0
 	}
-	n, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 32)
-	return uint32(n)
+	return uint32(i)
 }
 
 // formatSockaddr gives an address as the protocol's two tokens.

@@ -15,8 +15,18 @@ import (
 
 // sysctls writes knobs under dir (/proc/sys) and remembers the value each
 // had before its first change, for restore.
+//
+// With a network namespace per case, the knobs under /proc/sys/net are
+// those of the namespace of the thread that opens them, so they are opened
+// through inNetns. A few of them are global and exist in the first
+// namespace only (net.core.rmem_max, net.ipv4.tcp_mem, …): a knob missing
+// in the stack's namespace is looked for there, from any other thread.
+// Restoring puts every knob back where it was changed (reset restores
+// before it leaves the namespace), although the per-namespace ones come
+// fresh with the next namespace anyway.
 type sysctls struct {
-	dir string
+	dir     string
+	inNetns func(func()) // nil: the agent's own namespace is the stack's
 
 	mu    sync.Mutex
 	saved map[string]string // path → original value
@@ -38,6 +48,20 @@ func (c *sysctls) knobPath(name string) (string, bool) {
 	return filepath.Join(c.dir, rel), true
 }
 
+// anywhere runs f (which opens path) in the stack's network namespace, or,
+// if path does not exist there, in the agent's own one.
+func (c *sysctls) anywhere(f func() error) error {
+	if c.inNetns == nil {
+		return f()
+	}
+	var err error
+	c.inNetns(func() { err = f() })
+	if errors.Is(err, fs.ErrNotExist) {
+		err = f()
+	}
+	return err
+}
+
 // set writes value to the knob name. A knob that does not exist gives
 // fs.ErrNotExist.
 func (c *sysctls) set(name, value string) error {
@@ -45,6 +69,10 @@ func (c *sysctls) set(name, value string) error {
 	if !good {
 		return syscall.EINVAL
 	}
+	return c.anywhere(func() error { return c.setPath(path, value) })
+}
+
+func (c *sysctls) setPath(path, value string) error {
 	old, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -84,7 +112,7 @@ func (c *sysctls) restore() []error {
 	var errs []error
 	for i := len(order) - 1; i >= 0; i-- {
 		p := order[i]
-		if err := writeKnob(p, saved[p]); err != nil {
+		if err := c.anywhere(func() error { return writeKnob(p, saved[p]) }); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", p, err))
 		}
 	}

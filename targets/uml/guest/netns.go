@@ -1,0 +1,385 @@
+//go:build linux
+
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// netns gives the stack a fresh network namespace for every case, so that
+// nothing of the last case survives: not its sockets, which reset closes,
+// but neither what the kernel keeps after a close (TIME-WAIT, orphaned
+// connections in FIN-WAIT, CLOSING or LAST-ACK, which keep their ports
+// bound and retransmit) nor routes, neighbour and TCP metrics caches and
+// per-namespace sysctls. Linux cannot destroy those sockets one by one
+// (CONFIG_INET_DIAG_DESTROY is not set in the guest), but they all go with
+// their namespace.
+//
+// The NIC itself stays in the first namespace, up, without addresses: it is
+// the wire. Moving it into a new namespace would close and reopen it, and
+// UML's vector driver then drops its connection to the harness and makes a
+// new one, which the harness does not take. The stack's device in each
+// namespace is a passthru macvlan on the NIC instead: it has the NIC's MAC
+// address (the one the harness sends to) and gets every frame the NIC
+// receives, so the harness sees no difference. It carries the NIC's name
+// and addresses.
+//
+// A namespace belongs to a thread: a goroutine locked to its OS thread
+// creates them (unshare) and lives in the current one; every call whose
+// result depends on the caller's namespace runs there (do): creating a
+// socket (a socket keeps its namespace for good, and accepted ones inherit
+// the listener's), opening files under /proc/sys/net, reading
+// /proc/thread-self/net. Every other thread of the agent stays in the first
+// namespace: the Go runtime starts new threads from a template thread, not
+// from a locked one.
+type netns struct {
+	p     params
+	nic   string // the NIC's name, in the first namespace and in the others
+	lower int32  // the NIC's ifindex in the first namespace
+	first *rtnl  // a netlink socket in the first namespace
+
+	calls chan func() // to the locked thread
+
+	// On the locked thread only:
+	inherit    bool  // new namespaces inherit the first one's quiet IPv6 settings
+	dev        int32 // the stack's device in the current namespace (0: none)
+	cur        *rtnl // a netlink socket in the current namespace
+	ipv4, ipv6 bool  // what the first namespace got
+	made       int   // namespaces made
+}
+
+// stackTempName is the name the stack's device is created under. The
+// request goes to the NIC's namespace, which looks the name up among its
+// own devices, so it cannot be the NIC's name; the device takes that in its
+// own namespace.
+const stackTempName = "tcstack0"
+
+// newNetns sets the first namespace up (the NIC up, quiet, without
+// addresses) and makes the stack's first namespace. On failure nothing is
+// left changed but the NIC and lo being up.
+func newNetns(p params) (*netns, error) {
+	nic := p.nic
+	if nic == "" {
+		nic = findNIC("/sys/class/net")
+	}
+	if nic == "" {
+		return nil, errors.New("no network interface besides lo")
+	}
+	if len(nic) >= 16 {
+		return nil, fmt.Errorf("interface name %q too long", nic)
+	}
+	// Should the module not load, macvlan may be built in; if not,
+	// creating the device fails and says why.
+	modErr := ensureModule("macvlan", "kernel/drivers/net/macvlan.ko")
+	quietIPv6("all", "default", nic)
+	// New namespaces take those IPv6 settings rather than the kernel's
+	// defaults (which IPv4 does anyway), saving a handful of sysctl writes
+	// per namespace. A global knob, of the first namespace.
+	inherit := setKnob("net/core/devconf_inherit_init_net", "1")
+	// The NIC carries no IPv6 of its own; its link-local address would be
+	// the stack's.
+	setKnob("net/ipv6/conf/"+nic+"/disable_ipv6", "1")
+	undo := func() {
+		if p.ip6 != "" {
+			setKnob("net/ipv6/conf/"+nic+"/disable_ipv6", "0")
+		}
+	}
+	s4, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		undo()
+		return nil, fmt.Errorf("no AF_INET socket for ioctls: %w", err)
+	}
+	defer syscall.Close(s4)
+	if err := ifUp(s4, "lo"); err != nil {
+		logf("lo: %v", err)
+	}
+	lower, err := ifIndex(s4, nic)
+	if err == nil {
+		err = ifUp(s4, nic)
+	}
+	if err != nil {
+		undo()
+		return nil, fmt.Errorf("%s: %w", nic, err)
+	}
+	waitOperUp(nic, 5*time.Second)
+	first, err := openRtnl()
+	if err != nil {
+		undo()
+		return nil, err
+	}
+	n := &netns{p: p, nic: nic, lower: lower, first: first, calls: make(chan func()), inherit: inherit}
+	go n.thread()
+	n.do(func() { err = n.renew() })
+	if err != nil {
+		n.do(func() {
+			if n.dev != 0 {
+				n.deleteDev()
+			}
+			if n.cur != nil {
+				n.cur.close()
+			}
+		})
+		n.stop()
+		first.close()
+		undo()
+		if modErr != nil {
+			err = fmt.Errorf("%w; %v", err, modErr)
+		}
+		return nil, err
+	}
+	return n, nil
+}
+
+// thread runs the calls on a thread of its own. The goroutine never
+// unlocks it: when it returns (stop), the thread ends with it rather than
+// going back, in some namespace, to run other goroutines.
+func (n *netns) thread() {
+	runtime.LockOSThread()
+	for f := range n.calls {
+		f()
+	}
+}
+
+// do runs f on the namespace's thread and waits for it.
+func (n *netns) do(f func()) {
+	done := make(chan struct{})
+	n.calls <- func() {
+		defer close(done)
+		f()
+	}
+	<-done
+}
+
+// stop ends the thread.
+func (n *netns) stop() { close(n.calls) }
+
+// renew moves the stack to a new network namespace and sets it up there:
+// lo, the stack's device with the NIC's name, addresses, all up. It runs
+// on the namespace's thread. The stack's device moves from the old namespace to the
+// new one (a request through a netlink socket of the old namespace, the
+// thread's until unshare), which takes its addresses, routes and neighbour
+// entries away; the kernel frees the old namespace, and with it TIME-WAIT
+// and everything else, once nothing uses it any more (orphaned connections
+// keep it a while, cut off from the wire). The first namespace's device
+// is made here.
+func (n *netns) renew() error {
+	start := time.Now()
+	old := n.cur // of the old namespace
+	n.cur = nil
+	if old != nil {
+		defer old.close()
+	}
+	if err := syscall.Unshare(syscall.CLONE_NEWNET); err != nil {
+		return fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
+	}
+	n.made++
+	cur, err := openRtnl()
+	if err != nil {
+		return err
+	}
+	n.cur = cur
+	// A new device takes the namespace's "default" IPv6 settings, which
+	// are the first namespace's (quiet), or else the kernel's.
+	if n.inherit && n.made == 1 {
+		b, err := os.ReadFile("/proc/sys/net/ipv6/conf/default/accept_dad")
+		if err == nil && strings.TrimSpace(string(b)) != "0" {
+			logf("new network namespaces do not inherit IPv6 settings; setting them each time")
+			n.inherit = false
+		}
+	}
+	if !n.inherit {
+		quietIPv6("all", "default")
+	}
+	nsFD, err := syscall.Open("/proc/thread-self/ns/net", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening the new namespace: %w", err)
+	}
+	name := n.nic
+	if old != nil && n.dev != 0 {
+		err = old.request(func(seq uint32) []byte { return moveLinkRequest(seq, n.dev, nsFD) })
+		if err != nil {
+			err = fmt.Errorf("moving %s to the new namespace: %w", n.nic, err)
+		}
+	} else {
+		// Not under the NIC's name: the NIC's namespace looks the name up.
+		name = stackTempName
+		err = n.first.request(func(seq uint32) []byte { return newMacvlanRequest(seq, name, n.lower, nsFD) })
+		if err != nil {
+			err = fmt.Errorf("creating a macvlan device on %s in the new namespace: %w", n.nic, err)
+		}
+	}
+	syscall.Close(nsFD)
+	if err != nil {
+		return err
+	}
+	s4, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("no AF_INET socket for ioctls: %w", err)
+	}
+	defer syscall.Close(s4)
+	if n.dev, err = ifIndex(s4, name); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if name != n.nic {
+		if err := ifRename(s4, name, n.nic); err != nil {
+			return fmt.Errorf("renaming %s to %s: %w", name, n.nic, err)
+		}
+	}
+	if err := ifUp(s4, "lo"); err != nil {
+		return fmt.Errorf("lo: %w", err)
+	}
+	if n.p.ip6 == "" {
+		setKnob("net/ipv6/conf/"+n.nic+"/disable_ipv6", "1")
+	}
+	ipv4, ipv6, errs := configureStack(s4, cur, n.nic, n.p)
+	if n.made == 1 {
+		for _, err := range errs {
+			logf("%v", err) // served anyway, without that family
+		}
+		n.ipv4, n.ipv6 = ipv4, ipv6
+	} else if ipv4 != n.ipv4 || ipv6 != n.ipv6 {
+		return errors.Join(append([]error{errors.New("the new namespace lacks an address")}, errs...)...)
+	}
+	if err := waitRunning(s4, n.nic, 5*time.Second); err != nil {
+		return err
+	}
+	if ipv6 {
+		if err := waitAddrUsable(n.p.ip6, 5*time.Second); err != nil {
+			return err
+		}
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		logf("fresh network namespace %d took %v", n.made, d.Round(time.Millisecond))
+	}
+	return nil
+}
+
+// deleteDev deletes the stack's device in the thread's namespace.
+func (n *netns) deleteDev() error {
+	c, err := openRtnl()
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	return c.request(func(seq uint32) []byte { return delLinkRequest(seq, n.dev) })
+}
+
+// ifIndex is the index of the interface in the socket's namespace.
+func ifIndex(s int, name string) (int32, error) {
+	r, err := newIfreq(name)
+	if err != nil {
+		return 0, err
+	}
+	if err := ioctl(s, syscall.SIOCGIFINDEX, unsafe.Pointer(r)); err != nil {
+		return 0, fmt.Errorf("SIOCGIFINDEX: %w", err)
+	}
+	return int32(binary.NativeEndian.Uint32(r.data[0:])), nil
+}
+
+// ifRename renames a device that is down.
+func ifRename(s int, from, to string) error {
+	r, err := newIfreq(from)
+	if err != nil {
+		return err
+	}
+	if len(to) >= 16 {
+		return fmt.Errorf("interface name %q too long", to)
+	}
+	copy(r.data[:], to)
+	if err := ioctl(s, syscall.SIOCSIFNAME, unsafe.Pointer(r)); err != nil {
+		return fmt.Errorf("SIOCSIFNAME: %w", err)
+	}
+	return nil
+}
+
+// waitRunning waits until the interface is up and running (IFF_RUNNING:
+// its operational state is up, or unknown), at most max.
+func waitRunning(s int, name string, max time.Duration) error {
+	deadline := time.Now().Add(max)
+	for {
+		r, err := newIfreq(name)
+		if err != nil {
+			return err
+		}
+		if err := ioctl(s, syscall.SIOCGIFFLAGS, unsafe.Pointer(r)); err != nil {
+			return fmt.Errorf("%s: SIOCGIFFLAGS: %w", name, err)
+		}
+		if binary.NativeEndian.Uint16(r.data[0:])&syscall.IFF_RUNNING != 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not running after %v", name, max)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// waitAddrUsable waits until the IPv6 address of prefix ("2001:db8::1/64")
+// can be bound to, at most max. An address is tentative at first (bind(2)
+// to it fails with EADDRNOTAVAIL) until a work queue of the kernel's gets
+// round to it, some milliseconds later in UML, even without duplicate
+// address detection; one added with IFA_F_NODAD (setIPv6) is not, and
+// this merely checks. The probe binds a UDP socket to port 0 of the
+// address, which TCP does not see; the calling thread must be in the
+// address's namespace.
+func waitAddrUsable(prefix string, max time.Duration) error {
+	pfx, err := netip.ParsePrefix(prefix)
+	if err != nil {
+		return err
+	}
+	sa := &syscall.SockaddrInet6{Addr: pfx.Addr().As16()}
+	deadline := time.Now().Add(max)
+	for {
+		s, err := syscall.Socket(syscall.AF_INET6, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("no AF_INET6 socket: %w", err)
+		}
+		err = syscall.Bind(s, sa)
+		syscall.Close(s)
+		if err == nil {
+			return nil
+		}
+		if err != syscall.EADDRNOTAVAIL || time.Now().After(deadline) {
+			return fmt.Errorf("address %s not usable: bind: %w", pfx.Addr(), err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// hostModules is where Debian's user-mode-linux package keeps the guest
+// kernel's modules on the host, one directory per release.
+const hostModules = "/usr/lib/uml/modules"
+
+// ensureModule makes sure the module name is loaded. The initramfs brings
+// the modules the harness packs (loadModules); one it lacks is loaded from
+// the host's module directory through UML's hostfs.
+func ensureModule(name, rel string) error {
+	if _, err := os.Stat("/sys/module/" + name); err == nil {
+		return nil
+	}
+	dir := "/tmp/hostmodules"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	defer os.Remove(dir)
+	root := filepath.Join(hostModules, kernelRelease())
+	if err := syscall.Mount("none", dir, "hostfs", syscall.MS_RDONLY|syscall.MS_NOSUID|syscall.MS_NODEV, root); err != nil {
+		return fmt.Errorf("module %s is not in the initramfs, and the host's %s is out of reach (hostfs): %w", name, root, err)
+	}
+	defer syscall.Unmount(dir, 0)
+	if err := loadModule(filepath.Join(dir, rel)); err != nil {
+		return fmt.Errorf("module %s, from the host's %s: %w", name, root, err)
+	}
+	logf("loaded module %s from the host's %s", name, root)
+	return nil
+}
