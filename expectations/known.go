@@ -221,28 +221,7 @@ var lwipKnown = map[string]string{
 	"T050.SYN-RECEIVED":   lwipSynRcvdSeqCheck,
 	"T050.SYN-RECEIVED#2": lwipSynRcvdSeqCheck,
 	// 3.8.6.3 and 3.10.7.4, seventh check: the ACK of data.
-	"MUST-2":                                 lwipDelayedACK,
-	"MUST-5":                                 lwipDelayedACK,
-	"MUST-6":                                 lwipDelayedACK,
-	"MUST-7":                                 lwipDelayedACK,
-	"MUST-45":                                lwipDelayedACK,
-	"MUST-50":                                lwipDelayedACK,
-	"MUST-65":                                lwipDelayedACK,
-	"MUST-68":                                lwipDelayedACK,
-	"MUST-69":                                lwipDelayedACK,
-	"T054.ESTABLISHED":                       lwipDelayedACK,
-	"T054.FIN-WAIT-1":                        lwipDelayedACK,
-	"T054.FIN-WAIT-2":                        lwipDelayedACK,
-	"suites/data_transfer.go":                lwipDelayedACK,
-	"suites/scripts/data-in.pkt":             lwipDelayedACK,
-	"suites/scripts/half-close.pkt":          lwipDelayedACK,
-	"suites/scripts/half-close-fin-wait.pkt": lwipDelayedACK,
-	"suites/scripts/rst-exact-established.pkt": lwipDelayedACK,
-	"suites/scripts/rst-out-of-window.pkt":     lwipDelayedACK,
 	// 3.10.7.4, seventh check, with RFC 5681 section 4.2.
-	"T053.ESTABLISHED": lwipGapFilled,
-	"T053.FIN-WAIT-1":  lwipGapFilled,
-	"T053.FIN-WAIT-2":  lwipGapFilled,
 	// 3.10.7.4, second check: RST in TIME-WAIT (RFC 1337 fix F1).
 	"T055.TIME-WAIT":                   lwipTimeWaitRST,
 	"T062.TIME-WAIT":                   lwipTimeWaitRST,
@@ -271,8 +250,6 @@ var lwipKnown = map[string]string{
 	"T107.ESTABLISHED#2": "a zero-window ACK with the same SEQ and ACK as the last window update is ignored (lwIP lets such a segment only open the window; RFC 9293 updates when SND.WL2 =< SEG.ACK), so the data goes out into the closed window",
 	"T107.CLOSE-WAIT#2":  "the first zero-window probe leaves three ticks of the 500 ms slow timer after the window closed (about 1.25 s), later than the 1 s RTO of RFC 6298 the spec allows (SHLD-29)",
 	// 3.8.4 (MUST-26, MUST-27): the keep-alive interval.
-	"T108.ESTABLISHED#4": lwipKeepAliveLate,
-	"T108.CLOSE-WAIT#4":  lwipKeepAliveLate,
 	// 3.9.2.2 (MUST-54, SHLD-26): ICMP errors.
 	"MUST-54": lwipNoICMP,
 	"SHLD-26": lwipNoICMP,
@@ -287,12 +264,9 @@ const (
 	lwipBadSource          = "a SYN from an address no host may use (0.0.0.0/8, the subnet's broadcast 192.0.2.255, ::1) is taken: answered with a SYN,ACK, or kept half-open"
 	lwipNoSimultaneousOpen = "no simultaneous open: a SYN without ACK in SYN-SENT is ignored, so no SYN,ACK is sent and the connection stays in SYN-SENT, retransmitting its SYN"
 	lwipSynRcvdSeqCheck    = "in SYN-RECEIVED a segment that fails the sequence test is answered with an ACK, but its ACK field is taken as well and completes the handshake: ESTABLISHED instead of unchanged"
-	lwipDelayedACK         = "a lone data segment is acknowledged at lwIP's next 250 ms fast-timer tick, later than the 100 ms a case allows on a real clock (RFC 9293 section 3.8.6.3 lets an ACK wait up to 0.5 s)"
-	lwipGapFilled          = "the segment that fills a gap in the sequence space is acknowledged at the next 250 ms fast-timer tick, not at once (RFC 5681 section 4.2)"
 	lwipTimeWaitRST        = "an RST in TIME-WAIT is ignored (RFC 1337's fix F1, transition T063) instead of closing the connection"
 	lwipNoACKBit           = "text without the ACK bit is taken and delivered: lwIP does not check the ACK bit in the synchronized states"
 	lwipNoACKCheck         = "no RFC 5961 section 5.2 check of the ACK field: text whose ACK lies far below SND.UNA is taken and acknowledged (after the peer's FIN, dropped without an ACK) instead of being discarded with an ACK"
 	lwipInitialRTO         = "the initial retransmission timeout is 3 s (RFC 1122's), not RFC 6298's 1 s: the first SYN or SYN,ACK retransmission leaves about 2.75 s after the first"
-	lwipKeepAliveLate      = "a keep-alive probe leaves at the third tick of the 500 ms slow timer after the last segment received (1.25 s after it here, the idle time being 1 s), later than the 1 s the spec allows give or take 100 ms"
 	lwipNoICMP             = "ICMP errors are not passed to TCP: a port unreachable about the SYN, or about data, leaves the connection as it was"
 )

@@ -274,11 +274,14 @@ func (c *Conn) TryExpectAfter(ctx context.Context, d time.Duration, m types.Gome
 
 func (c *Conn) expect(ctx context.Context, after time.Duration, early bool, m types.GomegaMatcher) (expectations.Observed, error) {
 	due := c.p.Elapsed() + after
-	tol := c.p.Tolerance
-	wait := max(after+tol, c.p.ExpectTimeout)
-	when := fmt.Sprintf("by +%.6f s", (due + tol).Seconds())
+	tol, late := c.p.Tolerance, c.p.Tolerance+c.p.Granularity
+	wait := max(after+late, c.p.ExpectTimeout)
+	when := fmt.Sprintf("by +%.6f s", (due + late).Seconds())
 	if early {
 		when = fmt.Sprintf("at +%.6f s ± %v", due.Seconds(), tol)
+		if late != tol {
+			when = fmt.Sprintf("from +%.6f s to +%.6f s", (due - tol).Seconds(), (due + late).Seconds())
+		}
 	}
 	a, ok, err := c.p.next(ctx, c.belongs, wait)
 	if err != nil {
@@ -309,7 +312,7 @@ func (c *Conn) expect(ctx context.Context, after time.Duration, early bool, m ty
 	if !matched {
 		return obs, &Nonconformance{Message: m.FailureMessage(obs) + c.context()}
 	}
-	if late, soon := obs.At > due+tol, early && obs.At < due-tol; late || soon {
+	if late, soon := obs.At > due+late, early && obs.At < due-tol; late || soon {
 		word := "late"
 		if soon {
 			word = "early"

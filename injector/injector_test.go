@@ -212,6 +212,29 @@ func TestTiming(t *testing.T) {
 	}
 }
 
+// A target with coarse timers may send what a timer drives up to its
+// granularity late, never earlier than the tolerance allows.
+func TestGranularityAllowsLateOnly(t *testing.T) {
+	for _, tc := range []struct {
+		after time.Duration
+		want  injector.Outcome
+		msg   string
+	}{
+		{900 * time.Millisecond, injector.Passed, ""}, // 100 ms late: within 10 ms + 150 ms
+		{800 * time.Millisecond, injector.Failed, "ack IRS+1, from +0.790000 s to +0.960000 s"},
+		{1100 * time.Millisecond, injector.Failed, "segment arrived early"},
+	} {
+		res := run(t, func(tt *injector.T) {
+			tt.Peer().Granularity = 150 * time.Millisecond
+			_, c := handshakeStarted(tt)
+			c.ExpectAfter(tc.after, BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1))) // at +1 s
+		}, injector.RunOptions{})
+		if res.Outcome != tc.want || !strings.Contains(res.Message, tc.msg) {
+			t.Errorf("due after %v: %v\n%s", tc.after, res.Outcome, res.Message)
+		}
+	}
+}
+
 func TestExpectNothingNamesEarlierSegments(t *testing.T) {
 	res := run(t, func(tt *injector.T) {
 		tt.Listen(8080)

@@ -269,7 +269,9 @@ func (r *scriptRun) outbound(ev *script.Event, pkt *script.Packet, start, end, t
 	if f == nil {
 		r.scriptError(pkt.Pos, "outbound packet with no connection under test: no socket has connected or been sent a packet")
 	}
-	lo, hi := start-tol, end+tol
+	// A target with coarse timers may send up to its granularity late
+	// (expectations.Profile.TimerGranularity), never earlier.
+	lo, hi := start-tol, end+tol+r.p.Granularity
 	wait := hi + lateGrace - r.p.Elapsed()
 	if ev.Time.Kind == script.AnyTime {
 		wait = maxStarWait
