@@ -66,6 +66,13 @@ type Spec struct {
 	// that would make a send longer goes ahead in "put" requests of at
 	// most this size, when the agent announced the "put" feature.
 	MaxRequest int
+	// Barrier, when set, returns once the stack has processed every packet
+	// written to it so far (and what it sent in answer has been read). It
+	// runs before every request, so that a socket call never overtakes the
+	// packets injected before it, and serves Clock.Settle when the agent
+	// has no "settle" request: for a stack whose packets and requests
+	// travel on separate channels.
+	Barrier func()
 }
 
 // Hello is what the agent announced.
@@ -437,6 +444,9 @@ func (a *Agent) CallBlocking(ctx context.Context, verb string, args ...string) (
 }
 
 func (a *Agent) call(ctx context.Context, cancellable bool, verb string, args ...string) ([]string, error) {
+	if a.spec.Barrier != nil {
+		a.spec.Barrier()
+	}
 	a.mu.Lock()
 	if a.dead != nil {
 		err := a.dead

@@ -90,7 +90,8 @@ func (in *Instance) SetSysctl(name, value string) error {
 // Clock is the real clock of an agent's instance. When the agent announced
 // "settle", Settle asks it to finish processing every packet injected so far
 // and then waits until everything it sent because of them has been read, so
-// that states and replies are in place; otherwise it does nothing.
+// that states and replies are in place; otherwise it runs the Spec's Barrier,
+// if any.
 type Clock struct {
 	targets.RealClock
 	A *Agent
@@ -98,7 +99,13 @@ type Clock struct {
 
 // Settle implements targets.Clock.
 func (c Clock) Settle() {
-	if c.A == nil || !c.A.Hello().Has("settle") {
+	if c.A == nil {
+		return
+	}
+	if !c.A.Hello().Has("settle") {
+		if c.A.spec.Barrier != nil {
+			c.A.spec.Barrier()
+		}
 		return
 	}
 	l := c.A.Link()

@@ -193,6 +193,8 @@ func optName(level, name int) (string, bool) {
 		return "rcvbuf", true
 	case level == syscall.SOL_SOCKET && name == syscall.SO_ERROR:
 		return "error", true
+	case level == syscall.SOL_SOCKET && name == syscall.SO_OOBINLINE:
+		return "oobinline", true
 	case level == syscall.IPPROTO_TCP && name == syscall.TCP_NODELAY:
 		return "nodelay", true
 	case level == syscall.IPPROTO_TCP && name == syscall.TCP_MAXSEG:

@@ -6,9 +6,13 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+
+	"github.com/tcpconform/tcpconform/targets"
 )
 
 // The guest's NIC and the harness's side of the virtual wire. Both are
@@ -39,6 +43,13 @@ type ethernet struct {
 	cmu    sync.Mutex // guards conn's arrival against closed
 	closed bool
 	wmu    sync.Mutex
+
+	// The barrier: written counts the packets the harness wrote; fenced
+	// is how many of them an echo reply has since shown processed.
+	written, fenced atomic.Uint64
+	bmu             sync.Mutex // one barrier at a time
+	echoSeq         uint16
+	echoed          chan uint16 // echo replies' sequence numbers
 }
 
 func listenEthernet(path string, guest4, guest6 netip.Addr) (*ethernet, error) {
@@ -46,7 +57,7 @@ func listenEthernet(path string, guest4, guest6 netip.Addr) (*ethernet, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &ethernet{ln: ln, path: path, guest: [2]netip.Addr{guest4, guest6}, ready: make(chan struct{}), done: make(chan struct{})}
+	w := &ethernet{ln: ln, path: path, guest: [2]netip.Addr{guest4, guest6}, ready: make(chan struct{}), done: make(chan struct{}), echoed: make(chan uint16, 16)}
 	go func() {
 		c, err := ln.AcceptUnix()
 		if err != nil {
@@ -88,6 +99,9 @@ func (w *ethernet) ReadPacket(b []byte) (int, error) {
 		case layers.EthernetTypeARP:
 			w.answerARP(payload)
 		case layers.EthernetTypeIPv4:
+			if w.echoReply(payload) {
+				continue
+			}
 			if len(payload) >= 20 {
 				return copy(b, payload), nil
 			}
@@ -119,6 +133,7 @@ func (w *ethernet) WritePacket(pkt []byte) error {
 	if pkt[0]>>4 == 6 {
 		typ = layers.EthernetTypeIPv6
 	}
+	w.written.Add(1)
 	frame := make([]byte, 14+len(pkt))
 	copy(frame, guestMAC)
 	copy(frame[6:], harnessMAC)
@@ -132,6 +147,63 @@ func (w *ethernet) send(frame []byte) error {
 	defer w.wmu.Unlock()
 	_, err := w.conn.Write(frame)
 	return err
+}
+
+// echoID marks the harness's echo requests.
+const echoID = 0x7463 // "tc"
+
+// barrier returns once the guest has processed every packet written to it
+// so far: it sends an ICMP echo request behind them and waits for the reply.
+// The guest's NIC hands frames to the stack in order, and a TCP segment is
+// processed, and anything it draws sent, before the next frame is taken; so
+// the reply comes after every answer to what went before. Packets and socket
+// calls reach the guest on separate lines (the NIC, the serial line), and
+// without this a call could overtake segments injected before it. A guest
+// that does not answer within a second is left to fail the case otherwise.
+func (w *ethernet) barrier() {
+	w.bmu.Lock()
+	defer w.bmu.Unlock()
+	n := w.written.Load()
+	if n == w.fenced.Load() {
+		return
+	}
+	w.echoSeq++
+	seq := w.echoSeq
+	eth := &layers.Ethernet{SrcMAC: harnessMAC, DstMAC: guestMAC, EthernetType: layers.EthernetTypeIPv4}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolICMPv4,
+		SrcIP: targets.DocumentationAddrs.Peer4.AsSlice(), DstIP: w.guest[0].AsSlice()}
+	icmp := &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoRequest, 0), Id: echoID, Seq: seq}
+	if w.serialize(eth, ip, icmp) != nil {
+		return
+	}
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case got := <-w.echoed:
+			if got == seq {
+				w.fenced.Store(n)
+				return
+			}
+		case <-t.C:
+			return
+		case <-w.done:
+			return
+		}
+	}
+}
+
+// echoReply passes on the sequence number of a reply to the barrier's echo
+// request; it reports whether b was one.
+func (w *ethernet) echoReply(b []byte) bool {
+	if len(b) < 28 || b[9] != 1 || b[0]&0x0f != 5 || b[20] != 0 || uint16(b[24])<<8|uint16(b[25]) != echoID {
+		return false
+	}
+	select {
+	case w.echoed <- uint16(b[26])<<8 | uint16(b[27]):
+	default:
+	}
+	return true
 }
 
 // answerARP replies to a request for any IPv4 address but the guest's.
@@ -188,12 +260,12 @@ func isNDP(p gopacket.Packet) bool {
 	return t >= layers.ICMPv6TypeRouterSolicitation && t <= layers.ICMPv6TypeRedirect
 }
 
-func (w *ethernet) serialize(ls ...gopacket.SerializableLayer) {
+func (w *ethernet) serialize(ls ...gopacket.SerializableLayer) error {
 	buf := gopacket.NewSerializeBuffer()
 	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
-		return
+		return err
 	}
-	w.send(buf.Bytes())
+	return w.send(buf.Bytes())
 }
 
 // Close implements agent.PacketConn; it removes the socket file.

@@ -192,7 +192,10 @@ func boot(ctx context.Context) (*machine, error) {
 		return nil, fmt.Errorf("uml: %w", err)
 	}
 	args := []string{
-		"mem=256M", "initrd=" + img,
+		// Linux sizes its TCP buffers (and so the window scale) by the
+		// memory it has; 1 GB gives the host's defaults. UML backs it
+		// with a sparse file, touched only as the guest uses it.
+		"mem=1G", "initrd=" + img,
 		// The kernel's console goes to stderr, whose tail the agent package
 		// quotes when the guest fails; the serial line is the control
 		// channel (fd 3).
@@ -212,6 +215,7 @@ func boot(ctx context.Context) (*machine, error) {
 		// 3 KB arrive at once (its line driver throttles and never
 		// unthrottles), so long sends go ahead in pieces.
 		MaxRequest: 2048,
+		Barrier:    w.barrier,
 		Packets:    func() (agent.PacketConn, error) { return w, nil },
 		ControlFD:  true,
 	})

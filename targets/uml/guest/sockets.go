@@ -24,6 +24,7 @@ const (
 var sockopts = map[string]struct{ level, name int }{
 	"reuseaddr":    {syscall.SOL_SOCKET, syscall.SO_REUSEADDR},
 	"reuseport":    {syscall.SOL_SOCKET, soReusePort},
+	"oobinline":    {syscall.SOL_SOCKET, syscall.SO_OOBINLINE},
 	"keepalive":    {syscall.SOL_SOCKET, syscall.SO_KEEPALIVE},
 	"sndbuf":       {syscall.SOL_SOCKET, syscall.SO_SNDBUF},
 	"rcvbuf":       {syscall.SOL_SOCKET, syscall.SO_RCVBUF},
