@@ -29,8 +29,9 @@ var guestSource embed.FS
 const moduleRoot = "/usr/lib/uml/modules"
 
 // guestModules are the modules the guest loads, in order: IPv6 is a module
-// in Debian's build, and needs crc-ccitt.
-var guestModules = []string{"kernel/lib/crc-ccitt.ko", "kernel/net/ipv6/ipv6.ko"}
+// in Debian's build, and needs crc-ccitt; each case's stack lives on a
+// macvlan device over the NIC, in a network namespace of its own.
+var guestModules = []string{"kernel/lib/crc-ccitt.ko", "kernel/net/ipv6/ipv6.ko", "kernel/drivers/net/macvlan.ko"}
 
 var imageCache struct {
 	sync.Mutex

@@ -16,6 +16,7 @@ package uml
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -144,6 +145,28 @@ type Instance struct {
 func (in *Instance) Close() error {
 	in.once.Do(func() { <-run.lease })
 	return nil
+}
+
+var _ targets.TCPInfo = (*Instance)(nil)
+
+// TCPInfo implements targets.TCPInfo with the guest kernel's struct tcp_info.
+func (in *Instance) TCPInfo(fd int) (map[string]int64, error) {
+	f, err := in.A.Call("tcpinfo", strconv.Itoa(fd))
+	if err != nil {
+		var e *agent.Error
+		if errors.As(err, &e) {
+			return nil, e.Errno
+		}
+		return nil, err
+	}
+	if len(f) != 1 {
+		return nil, fmt.Errorf("uml guest: tcpinfo reply %q", f)
+	}
+	b, err := hex.DecodeString(f[0])
+	if err != nil {
+		return nil, fmt.Errorf("uml guest: tcpinfo reply: %w", err)
+	}
+	return targets.LinuxTCPInfo(b), nil
 }
 
 // Guest returns the process id of the guest's main UML process (for tests).

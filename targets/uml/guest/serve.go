@@ -122,7 +122,7 @@ func (s *server) hello() string {
 	if s.opts.IPv6 {
 		f = append(f, "ipv6")
 	}
-	f = append(f, "state", "put")
+	f = append(f, "state", "put", "tcpinfo")
 	return strings.Join(f, " ")
 }
 
@@ -246,6 +246,8 @@ func (s *server) handle(line string) (quit bool) {
 		s.doAccept(id, args)
 	case "connect":
 		s.doConnect(id, args)
+	case "tcpinfo":
+		s.out.send(id, s.doTCPInfo(args))
 	case "put":
 		s.out.send(id, s.doPut(args))
 	case "send":

@@ -203,11 +203,11 @@ func (c *client) pair(family, addr string) (cfd, afd, cport, lport string) {
 
 func TestHello(t *testing.T) {
 	c := start(t, serveOptions{IPv4: true, Release: "6.1.176"})
-	if got, want := c.hello(), "hello tcpconform-agent 1 linux 6.1.176 ipv4 state put"; got != want {
+	if got, want := c.hello(), "hello tcpconform-agent 1 linux 6.1.176 ipv4 state put tcpinfo"; got != want {
 		t.Errorf("hello %q, want %q", got, want)
 	}
 	c2 := start(t, serveOptions{IPv4: true, IPv6: true})
-	want := "hello tcpconform-agent 1 linux " + kernelRelease() + " ipv4 ipv6 state put"
+	want := "hello tcpconform-agent 1 linux " + kernelRelease() + " ipv4 ipv6 state put tcpinfo"
 	if got := c2.hello(); got != want {
 		t.Errorf("hello %q, want %q", got, want)
 	}
@@ -531,4 +531,8 @@ func TestPutThenSend(t *testing.T) {
 	c.wantOK("send "+cfd+" @b1", "3")
 	c.wantOK("recv "+afd+" 10", "3", "010203")
 	c.wantErr("send "+cfd+" @b1", "EINVAL") // sent, and forgotten
+	// TCP_INFO: tcpi_state (the first octet) is 1, ESTABLISHED.
+	if ti := c.ok("tcpinfo " + afd); len(ti) != 1 || len(ti[0]) < 200 || ti[0][:2] != "01" {
+		t.Errorf("tcpinfo: %v", ti)
+	}
 }

@@ -479,6 +479,23 @@ func (s *server) doGetsockopt(args []string) result {
 	return ok(itoa(v))
 }
 
+// doTCPInfo answers getsockopt(TCP_INFO): the kernel's struct tcp_info, as
+// long as this kernel makes it, in hex.
+func (s *server) doTCPInfo(args []string) result {
+	sk, res, good := s.sockArg(args, 1, 1, "usage: tcpinfo FD")
+	if !good {
+		return res
+	}
+	buf := make([]byte, 512)
+	size := uint32(len(buf))
+	_, _, e := syscall.Syscall6(syscall.SYS_GETSOCKOPT, uintptr(sk.fd), syscall.IPPROTO_TCP, syscall.TCP_INFO,
+		uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&size)), 0)
+	if e != 0 {
+		return failErr(e)
+	}
+	return ok(hex.EncodeToString(buf[:size]))
+}
+
 func (s *server) doName(verb string, args []string) result {
 	sk, res, good := s.sockArg(args, 1, 1, "usage: "+verb+" FD")
 	if !good {
