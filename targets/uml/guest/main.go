@@ -22,8 +22,9 @@
 //
 // The stack lives in a network namespace of its own, a new one at every
 // reset, on a macvlan device over the NIC (see netns): nothing a case
-// leaves in the kernel reaches the next. Should that fail to set up, the
-// NIC itself gets the addresses and the cases share one namespace.
+// leaves in the kernel reaches the next (the initramfs must bring the
+// macvlan module). Should that fail, the NIC itself gets the addresses and
+// the cases share one namespace.
 //
 // Not run as PID 1, the agent serves stdin and stdout in the current
 // network namespace, without setting anything up.

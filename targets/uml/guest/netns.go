@@ -4,12 +4,13 @@ package main
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -78,9 +79,6 @@ func newNetns(p params) (*netns, error) {
 	if len(nic) >= 16 {
 		return nil, fmt.Errorf("interface name %q too long", nic)
 	}
-	// Should the module not load, macvlan may be built in; if not,
-	// creating the device fails and says why.
-	modErr := ensureModule("macvlan", "kernel/drivers/net/macvlan.ko")
 	quietIPv6("all", "default", nic)
 	// New namespaces take those IPv6 settings rather than the kernel's
 	// defaults (which IPv4 does anyway), saving a handful of sysctl writes
@@ -132,9 +130,6 @@ func newNetns(p params) (*netns, error) {
 		n.stop()
 		first.close()
 		undo()
-		if modErr != nil {
-			err = fmt.Errorf("%w; %v", err, modErr)
-		}
 		return nil, err
 	}
 	return n, nil
@@ -214,7 +209,9 @@ func (n *netns) renew() error {
 		// Not under the NIC's name: the NIC's namespace looks the name up.
 		name = stackTempName
 		err = n.first.request(func(seq uint32) []byte { return newMacvlanRequest(seq, name, n.lower, nsFD) })
-		if err != nil {
+		if errors.Is(err, syscall.EOPNOTSUPP) {
+			err = fmt.Errorf("creating a macvlan device on %s: %w; is macvlan.ko among the initramfs's modules?", n.nic, err)
+		} else if err != nil {
 			err = fmt.Errorf("creating a macvlan device on %s in the new namespace: %w", n.nic, err)
 		}
 	}
@@ -325,61 +322,58 @@ func waitRunning(s int, name string, max time.Duration) error {
 }
 
 // waitAddrUsable waits until the IPv6 address of prefix ("2001:db8::1/64")
-// can be bound to, at most max. An address is tentative at first (bind(2)
-// to it fails with EADDRNOTAVAIL) until a work queue of the kernel's gets
-// round to it, some milliseconds later in UML, even without duplicate
-// address detection; one added with IFA_F_NODAD (setIPv6) is not, and
-// this merely checks. The probe binds a UDP socket to port 0 of the
-// address, which TCP does not see; the calling thread must be in the
-// address's namespace.
+// is fully there, at most max: bind(2) takes it and packets to it are
+// delivered. A new IPv6 address becomes usable in two steps, the second
+// on a work queue of the kernel's, some milliseconds later in UML, even
+// without duplicate address detection: its tentative flag goes (until
+// then bind fails with EADDRNOTAVAIL), and only then is its local route
+// inserted (until then segments to it are dropped as InAddrErrors, though
+// bind works: a listener would not hear a SYN). So the local route is what
+// is waited for, in /proc/thread-self/net/ipv6_route: the calling thread
+// must be in the address's namespace.
 func waitAddrUsable(prefix string, max time.Duration) error {
 	pfx, err := netip.ParsePrefix(prefix)
 	if err != nil {
 		return err
 	}
-	sa := &syscall.SockaddrInet6{Addr: pfx.Addr().As16()}
 	deadline := time.Now().Add(max)
 	for {
-		s, err := syscall.Socket(syscall.AF_INET6, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+		b, err := os.ReadFile("/proc/thread-self/net/ipv6_route")
 		if err != nil {
-			return fmt.Errorf("no AF_INET6 socket: %w", err)
+			return err
 		}
-		err = syscall.Bind(s, sa)
-		syscall.Close(s)
-		if err == nil {
+		if hasLocalRoute6(string(b), pfx.Addr()) {
 			return nil
 		}
-		if err != syscall.EADDRNOTAVAIL || time.Now().After(deadline) {
-			return fmt.Errorf("address %s not usable: bind: %w", pfx.Addr(), err)
+		if time.Now().After(deadline) {
+			return fmt.Errorf("address %s: no local route after %v", pfx.Addr(), max)
 		}
 		time.Sleep(time.Millisecond)
 	}
 }
 
-// hostModules is where Debian's user-mode-linux package keeps the guest
-// kernel's modules on the host, one directory per release.
-const hostModules = "/usr/lib/uml/modules"
+// rtfLocal is RTF_LOCAL (linux/ipv6_route.h).
+const rtfLocal = 0x80000000
 
-// ensureModule makes sure the module name is loaded. The initramfs brings
-// the modules the harness packs (loadModules); one it lacks is loaded from
-// the host's module directory through UML's hostfs.
-func ensureModule(name, rel string) error {
-	if _, err := os.Stat("/sys/module/" + name); err == nil {
-		return nil
+// hasLocalRoute6 reports whether the table (as /proc/net/ipv6_route
+// prints it) has the local route of the address: destination, /128,
+// RTF_LOCAL. A line is
+//
+//	dest dest_len src src_len next_hop metric refcnt use flags device
+//
+// with addresses as 32 hex digits and the rest in hex.
+func hasLocalRoute6(table string, a netip.Addr) bool {
+	want := a.As16()
+	dest := hex.EncodeToString(want[:])
+	for _, line := range strings.Split(table, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 9 || f[0] != dest || f[1] != "80" {
+			continue
+		}
+		flags, err := strconv.ParseUint(f[8], 16, 32)
+		if err == nil && flags&rtfLocal != 0 {
+			return true
+		}
 	}
-	dir := "/tmp/hostmodules"
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	defer os.Remove(dir)
-	root := filepath.Join(hostModules, kernelRelease())
-	if err := syscall.Mount("none", dir, "hostfs", syscall.MS_RDONLY|syscall.MS_NOSUID|syscall.MS_NODEV, root); err != nil {
-		return fmt.Errorf("module %s is not in the initramfs, and the host's %s is out of reach (hostfs): %w", name, root, err)
-	}
-	defer syscall.Unmount(dir, 0)
-	if err := loadModule(filepath.Join(dir, rel)); err != nil {
-		return fmt.Errorf("module %s, from the host's %s: %w", name, root, err)
-	}
-	logf("loaded module %s from the host's %s", name, root)
-	return nil
+	return false
 }

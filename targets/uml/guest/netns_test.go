@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -135,5 +136,33 @@ func TestZoneIndex(t *testing.T) {
 	}
 	if got := zoneIndex(fd, "no-such-if"); got != 0 {
 		t.Errorf("zoneIndex(no-such-if) = %d", got)
+	}
+}
+
+func TestHasLocalRoute6(t *testing.T) {
+	// /proc/net/ipv6_route of a guest namespace: the prefix route, the
+	// local route of 2001:db8::1 (RTF_LOCAL|RTF_NONEXTHOP|RTF_UP), the
+	// link-local's, multicast and lo.
+	table := `20010db8000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     vec0
+fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     vec0
+00000000000000000000000000000001 80 00000000000000000000000000000000 00 00000000000000000000000000000000 00000000 00000002 00000000 80200001       lo
+20010db8000000000000000000000001 80 00000000000000000000000000000000 00 00000000000000000000000000000000 00000000 00000002 00000000 80200001     vec0
+ff000000000000000000000000000000 08 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     vec0
+`
+	for _, c := range []struct {
+		table, addr string
+		want        bool
+	}{
+		{table, "2001:db8::1", true},
+		{table, "::1", true},
+		{table, "2001:db8::2", false},
+		{table, "2001:db8::", false}, // the prefix route is no local route
+		{"", "2001:db8::1", false},
+		// A /128 route to the address that is not local (RTF_UP only).
+		{"20010db8000000000000000000000001 80 00000000000000000000000000000000 00 00000000000000000000000000000000 00000000 00000001 00000000 00000001     vec0\n", "2001:db8::1", false},
+	} {
+		if got := hasLocalRoute6(c.table, netip.MustParseAddr(c.addr)); got != c.want {
+			t.Errorf("hasLocalRoute6(%s) = %v in\n%s", c.addr, got, c.table)
+		}
 	}
 }

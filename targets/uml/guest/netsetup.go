@@ -49,10 +49,10 @@ func setupNetwork(p params) (ipv4, ipv6 bool) {
 	}
 	nl, err := openRtnl()
 	if err != nil {
-		logf("%v", err)
-		return false, false
+		logf("%v", err) // IPv6 fails; IPv4 goes on
+	} else {
+		defer nl.close()
 	}
-	defer nl.close()
 	ipv4, ipv6, errs := configureStack(s4, nl, nic, p)
 	for _, err := range errs {
 		logf("%v", err)
@@ -212,9 +212,8 @@ func setIPv4(s int, name, prefix string) error {
 
 // setIPv6 adds an IPv6 address ("2001:db8::1/64") to the interface through
 // nl; s is any socket of the interface's namespace, for SIOCGIFINDEX. The
-// address is added without duplicate address detection
-// (IFA_F_NODAD), so it is usable at once rather than after the kernel has
-// got round to clearing its tentative flag; waitAddrUsable checks.
+// address is added without duplicate address detection (IFA_F_NODAD); it
+// is usable a little later (see waitAddrUsable).
 func setIPv6(s int, nl *rtnl, name, prefix string) error {
 	pfx, err := netip.ParsePrefix(prefix)
 	if err != nil || !pfx.Addr().Is6() || pfx.Addr().Is4In6() {
@@ -223,6 +222,9 @@ func setIPv6(s int, nl *rtnl, name, prefix string) error {
 	index, err := ifIndex(s, name)
 	if err != nil {
 		return err
+	}
+	if nl == nil {
+		return errors.New("no netlink socket")
 	}
 	if err := nl.request(func(seq uint32) []byte { return newAddr6Request(seq, index, pfx) }); err != nil {
 		return fmt.Errorf("RTM_NEWADDR: %w", err)
