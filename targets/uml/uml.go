@@ -8,10 +8,11 @@
 // initramfs (image.go). Its serial line is the control channel; its NIC is
 // UML's vector driver on a unix socket of the harness's, one Ethernet frame
 // per message (ether.go), so no host interface, namespace or privilege is
-// involved. Between cases the agent's reset closes every socket and moves the
-// NIC into a fresh network namespace, so that nothing an earlier case left in
-// the guest (TIME-WAIT, orphaned connections, cached metrics, sysctls) meets
-// the next one. Time is real.
+// involved. The stack lives on a macvlan device over the NIC (same MAC) in a
+// network namespace of the agent's; between cases its reset moves that device
+// into a fresh namespace and closes every socket, so that nothing an earlier
+// case left in the guest (TIME-WAIT, orphaned connections, cached metrics,
+// sysctls) meets the next one. Time is real.
 package uml
 
 import (
@@ -267,6 +268,11 @@ func removeRunDir(dir string, pgid int) {
 	if pgid > 0 {
 		for _, pid := range guestProcesses(pgid) {
 			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		// SIGKILL is delivered at once, but a process takes a moment
+		// to go.
+		for deadline := time.Now().Add(2 * time.Second); len(guestProcesses(pgid)) > 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 	os.RemoveAll(dir)
