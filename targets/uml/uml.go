@@ -2,7 +2,7 @@
 // user-mode-linux, 6.1), run as an ordinary process, whose TCP stack the
 // harness drives through the stack-agent protocol (docs/agent-protocol.md).
 //
-// One guest boots at the first case of a run (about ten seconds) and serves
+// One guest boots at the first case of a run (about two seconds here) and serves
 // every case after it; Shutdown powers it off. The guest's init is the agent
 // in guest/, built at first use and packed with the IPv6 modules into an
 // initramfs (image.go). Its serial line is the control channel; its NIC is
@@ -51,8 +51,8 @@ var (
 	prefix6 = 64
 )
 
-// BootTimeout bounds the boot to the agent's hello: about 10 s on an idle
-// 2-core machine, up to 25 s under load.
+// BootTimeout bounds the boot to the agent's hello: about 2 s on an idle
+// 2-core machine, several times that under load.
 const BootTimeout = 2 * time.Minute
 
 // Name implements targets.Target.
