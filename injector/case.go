@@ -123,7 +123,7 @@ func Start(ctx context.Context, tgt targets.Target, c *Case, rep Reporter, o Run
 	}
 	t := &T{ctx: ctx, target: tgt.Name(), c: c, peer: NewPeer(inst, c.Family), rep: rep, pcapDir: o.PcapDir}
 	t.peer.Log = o.Log
-	t.peer.Granularity = t.Profile().TimerGranularity
+	t.peer.Late = t.Profile().TimerGranularity + t.Profile().Latency
 	t.g = gomega.NewGomega(func(message string, _ ...int) { t.fail(message) })
 	return t, cleanup
 }

@@ -274,7 +274,7 @@ func (c *Conn) TryExpectAfter(ctx context.Context, d time.Duration, m types.Gome
 
 func (c *Conn) expect(ctx context.Context, after time.Duration, early bool, m types.GomegaMatcher) (expectations.Observed, error) {
 	due := c.p.Elapsed() + after
-	tol, late := c.p.Tolerance, c.p.Tolerance+c.p.Granularity
+	tol, late := c.p.Tolerance, c.p.Tolerance+c.p.Late
 	wait := max(after+late, c.p.ExpectTimeout)
 	when := fmt.Sprintf("by +%.6f s", (due + late).Seconds())
 	if early {

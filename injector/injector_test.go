@@ -214,7 +214,7 @@ func TestTiming(t *testing.T) {
 
 // A target with coarse timers may send what a timer drives up to its
 // granularity late, never earlier than the tolerance allows.
-func TestGranularityAllowsLateOnly(t *testing.T) {
+func TestLateAllowanceIsLateOnly(t *testing.T) {
 	for _, tc := range []struct {
 		after time.Duration
 		want  injector.Outcome
@@ -225,7 +225,7 @@ func TestGranularityAllowsLateOnly(t *testing.T) {
 		{1100 * time.Millisecond, injector.Failed, "segment arrived early"},
 	} {
 		res := run(t, func(tt *injector.T) {
-			tt.Peer().Granularity = 150 * time.Millisecond
+			tt.Peer().Late = 150 * time.Millisecond
 			_, c := handshakeStarted(tt)
 			c.ExpectAfter(tc.after, BeSegment(Flags(wire.SYN|wire.ACK), Seq(0), Ack(1))) // at +1 s
 		}, injector.RunOptions{})

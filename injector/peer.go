@@ -71,9 +71,9 @@ type Peer struct {
 	ExpectTimeout time.Duration
 	// Tolerance is how far from its due time a segment may leave.
 	Tolerance time.Duration
-	// Granularity is how much later still a segment may leave: the
-	// target's timer granularity (expectations.Profile.TimerGranularity).
-	Granularity time.Duration
+	// Late is how much later still a segment may leave: the target's
+	// timer granularity and latency (expectations.Profile).
+	Late time.Duration
 	// Log, when set, receives one line per packet injected or captured.
 	Log io.Writer
 }

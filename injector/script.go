@@ -328,6 +328,7 @@ func (r *scriptRun) event(ev *script.Event) {
 		r.waitUntil(start)
 	}
 	r.pollBlocking(r.p.Elapsed())
+	issued := r.p.Elapsed()
 	switch a := ev.Action.(type) {
 	case *script.Packet:
 		r.packet(ev, a, start, end, tol)
@@ -341,10 +342,35 @@ func (r *scriptRun) event(ev *script.Event) {
 	r.prevSched = start
 	r.prevInbound = isInbound(ev)
 	r.anchor = r.p.Elapsed()
+	switch a := ev.Action.(type) {
+	case *script.Syscall:
+		r.anchor = r.callTime(issued, r.anchor)
+	case *script.Packet:
+		if a.Dir == script.Inbound {
+			// A packet's time is when it was injected, not when the
+			// target had settled after it.
+			r.anchor = issued
+		}
+	}
 	if ev.Time.Blocking {
 		// Later relative times count from a blocking call's start.
 		r.anchor = start
 	}
+}
+
+// callTime is the time of a call made at issued that returned at returned:
+// when its first effect left (connect's SYN, write's data), if a segment left
+// while it ran, and otherwise when it returned. On an agent target the result
+// comes back a while after the stack acted; what the call sent marks when
+// it acted.
+func (r *scriptRun) callTime(issued, returned time.Duration) time.Duration {
+	r.p.drain()
+	for _, a := range r.p.pending {
+		if at := r.p.Since(a.At); at >= issued && at < returned {
+			return at
+		}
+	}
+	return returned
 }
 
 // waitUntil lets instance time pass until t (since the start).

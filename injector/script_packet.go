@@ -269,9 +269,10 @@ func (r *scriptRun) outbound(ev *script.Event, pkt *script.Packet, start, end, t
 	if f == nil {
 		r.scriptError(pkt.Pos, "outbound packet with no connection under test: no socket has connected or been sent a packet")
 	}
-	// A target with coarse timers may send up to its granularity late
-	// (expectations.Profile.TimerGranularity), never earlier.
-	lo, hi := start-tol, end+tol+r.p.Granularity
+	// A target with coarse timers or a slow path may send up to its
+	// allowance late (timer granularity and latency, expectations.Profile),
+	// never earlier.
+	lo, hi := start-tol, end+tol+r.p.Late
 	wait := hi + lateGrace - r.p.Elapsed()
 	if ev.Time.Kind == script.AnyTime {
 		wait = maxStarWait
