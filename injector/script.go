@@ -67,6 +67,15 @@ type ScriptOptions struct {
 	IP               *IPMode
 	ToleranceUsecs   *int64
 	TolerancePercent *float64
+	// CommandLine are packetdrill options given outside the script (by
+	// `tcpconform packetdrill`); they come after the script's own, so
+	// they win, as on packetdrill's command line.
+	CommandLine []*script.Option
+}
+
+// options are the script's header options followed by the command line's.
+func (o ScriptOptions) options(f *script.File) []*script.Option {
+	return append(append([]*script.Option(nil), f.Options...), o.CommandLine...)
 }
 
 // ScriptCase turns a parsed script into a case: the family comes from the
@@ -96,16 +105,17 @@ func scriptIPMode(f *script.File, o ScriptOptions) (IPMode, error) {
 	if o.IP != nil {
 		return *o.IP, nil
 	}
-	for _, opt := range f.Options {
+	mode := IPModeV4
+	for _, opt := range o.options(f) {
 		if opt.Name == "ip_version" {
 			m, err := ParseIPMode(opt.Value)
 			if err != nil {
 				return 0, &script.Error{Pos: opt.Pos, Msg: err.Error()}
 			}
-			return m, nil
+			mode = m
 		}
 	}
-	return IPModeV4, nil
+	return mode, nil
 }
 
 // scriptRun is one run of a script on one instance.
@@ -115,6 +125,8 @@ type scriptRun struct {
 	f    *script.File
 	mode IPMode
 	dir  string // the script's directory, for commands that name files
+	// opts are the header's options and then the command line's.
+	opts []*script.Option
 
 	tolUsecs time.Duration
 	tolPct   float64
@@ -177,13 +189,14 @@ func newScriptRun(t *T, f *script.File, o ScriptOptions, mode IPMode) *scriptRun
 		tolUsecs: DefaultToleranceUsecs * time.Microsecond, tolPct: DefaultTolerancePercent,
 		bindPort: 8080, connectPort: 8080,
 		fds: map[int64]int{}, nonblock: map[int]bool{},
+		opts: o.options(f),
 	}
 	r.applyOptions(o)
 	return r
 }
 
 // where names a script position for messages.
-func (r *scriptRun) where(p script.Pos) string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
+func (r *scriptRun) where(p script.Pos) string { return p.Where() }
 
 // skip ends the run as unsupported on this target.
 func (r *scriptRun) skip(p script.Pos, format string, args ...any) {
@@ -215,7 +228,7 @@ var ignoredOptions = map[string]bool{
 }
 
 func (r *scriptRun) applyOptions(o ScriptOptions) {
-	for _, opt := range r.f.Options {
+	for _, opt := range r.opts {
 		switch {
 		case ignoredOptions[opt.Name]:
 		case opt.Name == "tolerance_usecs":

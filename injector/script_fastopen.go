@@ -45,7 +45,7 @@ func (r *scriptRun) scriptAddrs() (client, server netip.Addr) {
 	if r.mode == IPModeV6 {
 		client, server = pdRemote6, pdLocal6
 	}
-	for _, o := range r.f.Options {
+	for _, o := range r.opts {
 		a, err := netip.ParsePrefix(o.Value)
 		if err != nil {
 			a2, err2 := netip.ParseAddr(o.Value)

@@ -22,8 +22,23 @@ type Pos struct {
 	Col  int
 }
 
-// String prints file:line:col.
-func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+// String prints file:line:col, or only the file for a place outside any
+// script's text (a command line's option, say).
+func (p Pos) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Where prints file:line, or only the file for a place outside any
+// script's text.
+func (p Pos) Where() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d", p.File, p.Line)
+}
 
 // Error is one problem found in a script, at a position.
 type Error struct {

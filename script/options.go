@@ -1,7 +1,9 @@
 package script
 
 import (
+	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -11,6 +13,7 @@ type optValue int
 
 const (
 	optAny    optValue = iota // anything, or nothing
+	optNone                   // nothing: the option is a switch
 	optInt                    // an integer
 	optPort                   // an integer that fits in 16 bits
 	optFloat                  // a number (quoted when not an integer)
@@ -27,14 +30,14 @@ var knownOptions = map[string]optValue{
 	"bind_port": optPort, "connect_port": optPort, "wire_server_port": optPort,
 	"psp_udp_port": optPort, "mtu": optInt, "speed": optInt, "mss": optInt,
 	"tolerance_usecs": optInt, "tolerance_percent": optFloat,
-	"tcp_ts_ecr_scaled": optAny, "tcp_ts_tick_usecs": optInt,
-	"strict_segments": optAny, "non_fatal": optAny,
-	"wire_client": optAny, "wire_server": optAny, "wire_server_ip": optAddr,
+	"tcp_ts_ecr_scaled": optNone, "tcp_ts_tick_usecs": optInt,
+	"strict_segments": optNone, "non_fatal": optAny,
+	"wire_client": optNone, "wire_server": optNone, "wire_server_ip": optAddr,
 	"wire_server_at": optAny, "wire_client_dev": optAny, "wire_server_dev": optAny,
 	"so_filename": optAny, "so_flags": optAny,
 	"code_command": optAny, "code_format": optAny, "code_sockopt": optAny,
-	"init_scripts": optAny, "dry_run": optAny, "is_anyip": optAny,
-	"send_omit_free": optAny, "debug": optAny, "define": optDefine, "verbose": optAny,
+	"init_scripts": optAny, "dry_run": optNone, "is_anyip": optNone,
+	"send_omit_free": optNone, "debug": optNone, "define": optDefine, "verbose": optNone,
 	"tcp_md5_secret": optAny, "tun_dev": optAny, "persistent_tun_dev": optAny,
 	"no_cleanup": optAny, "udp_encapsulation": optAny,
 }
@@ -49,10 +52,13 @@ func (p *parser) parseOption() {
 		p.errorf(name.Pos, "unknown option --%s", o.Name)
 	}
 	if !p.accept('=') {
-		if kind != optAny {
+		if kind != optAny && kind != optNone {
 			p.errorf(name.Pos, "option --%s needs a value", o.Name)
 		}
 		return
+	}
+	if kind == optNone {
+		p.errorf(name.Pos, "option --%s takes no value", o.Name)
 	}
 	v := p.cur()
 	switch v.Kind {
@@ -122,4 +128,42 @@ func validOptionValue(kind optValue, v string) bool {
 		return v == "ipv4" || v == "ipv6" || v == "ipv4-mapped-ipv6"
 	}
 	return true
+}
+
+// OptionTakesValue reports whether name is one of packetdrill's options
+// and, if so, whether it takes a value (--name=value, or on a command line
+// also --name value).
+func OptionTakesValue(name string) (known, takesValue bool) {
+	kind, known := knownOptions[name]
+	return known, known && kind != optNone
+}
+
+// OptionNames returns the names of packetdrill's options, sorted.
+func OptionNames() []string {
+	names := make([]string, 0, len(knownOptions))
+	for n := range knownOptions {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// NewOption checks an option given outside a script (on a command line) as
+// the script's header would, and returns it at pos. define is not taken
+// here: a command line's definitions go to ParseOptions.Defines.
+func NewOption(pos Pos, name, value string, hasValue bool) (*Option, error) {
+	kind, known := knownOptions[name]
+	switch {
+	case !known:
+		return nil, &Error{Pos: pos, Msg: fmt.Sprintf("unknown option --%s", name)}
+	case kind == optDefine:
+		return nil, &Error{Pos: pos, Msg: "--define is a definition, not an option"}
+	case kind == optNone && hasValue:
+		return nil, &Error{Pos: pos, Msg: fmt.Sprintf("option --%s takes no value", name)}
+	case kind != optNone && kind != optAny && !hasValue:
+		return nil, &Error{Pos: pos, Msg: fmt.Sprintf("option --%s needs a value", name)}
+	case hasValue && !validOptionValue(kind, value):
+		return nil, &Error{Pos: pos, Msg: fmt.Sprintf("option --%s needs %s, not %q", name, optionWants[kind], value)}
+	}
+	return &Option{Pos: pos, Name: name, Value: value, HasValue: hasValue}, nil
 }
