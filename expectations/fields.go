@@ -120,6 +120,20 @@ func WindowNonZero() Field {
 	})
 }
 
+// TSEcr wants a timestamps option whose TSecr is v: the TS.Recent the
+// segment echoes (RFC 7323 section 4.3). A segment with no timestamps
+// option passes; whether it should carry one is the options' check.
+func TSEcr(v uint32) Field {
+	return mk("TS ecr", fmt.Sprint(v), func(o Observed) (bool, string) {
+		opt, ok := o.Segment.Option(wire.KindTimestamps)
+		if !ok {
+			return true, "no timestamps"
+		}
+		got := opt.(wire.Timestamps).Ecr
+		return got == v, fmt.Sprint(got)
+	})
+}
+
 // Payload wants exactly the bytes p as data.
 func Payload(p []byte) Field {
 	return mk("payload", fmt.Sprintf("%d bytes %q", len(p), clip(p)), func(o Observed) (bool, string) {

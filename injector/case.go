@@ -137,6 +137,8 @@ type Result struct {
 	Pcap    string
 	// Log holds the packet lines when RunOptions.Verbose was set.
 	Log string
+	// Warnings are the mismatches the case let pass (T.WarnAt).
+	Warnings []string
 	// Start is when the case's instance time began; Packets are what
 	// passed between the peer and the target, and States what the case read
 	// of the target's states, both stamped on the instance's clock; End is
@@ -257,6 +259,7 @@ func Run(ctx context.Context, tgt targets.Target, c *Case, o RunOptions) Result 
 		p := t.peer
 		res.Start, res.Packets, res.States, res.End = p.Start(), p.rec.Packets(), p.States(), p.clock.Now()
 		res.Pcap = t.PcapPath
+		res.Warnings = t.Warnings
 		if o.PcapAll && res.Pcap == "" && o.PcapDir != "" {
 			path := filepath.Join(o.PcapDir, Slug(c.FullName())+".pcap")
 			if err := p.rec.WriteFile(path); err == nil {

@@ -7,7 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tcpconform/tcpconform/script"
@@ -139,6 +139,13 @@ type scriptRun struct {
 	tsBaseKnown                bool
 	tsScriptFirst, tsLiveFirst uint32
 
+	// nonFatalPacket (--non_fatal=packet) turns an outbound packet's
+	// mismatch into a warning; warnings holds them.
+	nonFatalPacket bool
+	warnings       []string
+	// initScripts are the --init_scripts options, run before the script.
+	initScripts []*script.Option
+
 	bindPort, connectPort uint16
 
 	// fds maps the script's descriptors to the target's.
@@ -219,61 +226,6 @@ func (r *scriptRun) failAt(p script.Pos, format string, args ...any) {
 	r.t.FailAt(r.where(p), msg)
 }
 
-// ignoredOptions are header options that describe packetdrill's own set-up
-// (its addresses, its device) and mean nothing for a harness that brings its
-// own; they are accepted and left alone.
-var ignoredOptions = map[string]bool{
-	"ip_version": true, "local_ip": true, "remote_ip": true, "gateway_ip": true, "netmask_ip": true,
-	"verbose": true, "debug": true, "dry_run": true, "define": true, "speed": true,
-}
-
-func (r *scriptRun) applyOptions(o ScriptOptions) {
-	for _, opt := range r.opts {
-		switch {
-		case ignoredOptions[opt.Name]:
-		case opt.Name == "tolerance_usecs":
-			n, err := strconv.ParseInt(opt.Value, 10, 64)
-			if err != nil || n < 0 {
-				r.scriptError(opt.Pos, "--tolerance_usecs=%q: want a number of microseconds", opt.Value)
-			}
-			r.tolUsecs = time.Duration(n) * time.Microsecond
-		case opt.Name == "tolerance_percent":
-			v, err := strconv.ParseFloat(opt.Value, 64)
-			if err != nil || v < 0 {
-				r.scriptError(opt.Pos, "--tolerance_percent=%q: want a percentage", opt.Value)
-			}
-			r.tolPct = v
-		case opt.Name == "bind_port" || opt.Name == "connect_port":
-			n, err := strconv.ParseUint(opt.Value, 10, 16)
-			if err != nil {
-				r.scriptError(opt.Pos, "--%s=%q: want a port", opt.Name, opt.Value)
-			}
-			if opt.Name == "bind_port" {
-				r.bindPort = uint16(n)
-			} else {
-				r.connectPort = uint16(n)
-			}
-		case opt.Name == "strict_segments":
-			r.strictSegments = true
-		case opt.Name == "tcp_ts_tick_usecs":
-			n, err := strconv.ParseInt(opt.Value, 10, 64)
-			if err != nil || n < 0 {
-				r.scriptError(opt.Pos, "--tcp_ts_tick_usecs=%q: want a number of microseconds", opt.Value)
-			}
-			r.tsTick = time.Duration(n) * time.Microsecond
-		case opt.Name == "mtu" && opt.Value == "1500":
-		default:
-			r.skip(opt.Pos, "option --%s is not supported by tcpconform", opt.Name)
-		}
-	}
-	if o.ToleranceUsecs != nil {
-		r.tolUsecs = time.Duration(*o.ToleranceUsecs) * time.Microsecond
-	}
-	if o.TolerancePercent != nil {
-		r.tolPct = *o.TolerancePercent
-	}
-}
-
 // run plays the script from its first event to its last.
 func (r *scriptRun) run() {
 	defer func() {
@@ -281,6 +233,13 @@ func (r *scriptRun) run() {
 			os.RemoveAll(r.tmp)
 		}
 	}()
+	for _, o := range r.initScripts {
+		for _, path := range strings.Split(o.Value, ",") {
+			if path != "" {
+				r.command(&script.Command{Pos: o.Pos, Cmd: path})
+			}
+		}
+	}
 	if r.f.Init != nil {
 		r.command(r.f.Init)
 		// The script's time 0 is its first event, after the init command

@@ -20,25 +20,33 @@ import (
 // rule); "<...>" lines do not.
 type tsMap struct {
 	byScript map[uint32]uint32
+	// scaled (--tcp_ts_ecr_scaled): a TS ecr the script never named as a
+	// TS val counts from the first pair, packetdrill's rule.
+	scaled                 bool
+	firstScript, firstLive uint32
 }
 
 // learn records that the script's TS val names the live one.
 func (m *tsMap) learn(scriptVal, live uint32) {
 	if m.byScript == nil {
 		m.byScript = map[uint32]uint32{}
+		m.firstScript, m.firstLive = scriptVal, live
 	}
 	m.byScript[scriptVal] = live
 }
 
 // toLive turns a script TS ecr into the live value to send: the live TSval
-// the script named so, or, from the nearest smaller value the script named,
-// the same distance on. Zero stays zero.
+// the script named so, or, from the nearest smaller value the script named
+// (the first one with scaled), the same distance on. Zero stays zero.
 func (m *tsMap) toLive(scriptEcr uint32) (uint32, bool) {
 	if scriptEcr == 0 {
 		return 0, true
 	}
 	if v, ok := m.byScript[scriptEcr]; ok {
 		return v, true
+	}
+	if m.scaled && m.byScript != nil {
+		return m.firstLive + (scriptEcr - m.firstScript), true
 	}
 	best, found := uint32(0), false
 	for k := range m.byScript {
@@ -318,9 +326,14 @@ func (r *scriptRun) outbound(ev *script.Event, pkt *script.Packet, start, end, t
 				label = "  fields  "
 			}
 			fmt.Fprintf(&b, "\n%s  %v", label, x)
+			if x.Field == "TS ecr" {
+				b.WriteString(" (stricter than packetdrill, which does not compare the TS ecr; RFC 7323 section 4.3)")
+			}
 		}
 		fmt.Fprintf(&b, "\n  live      %v", live)
-		r.failAt(pkt.Pos, "%s%s", b.String(), r.pendingContext())
+		if r.packetFailAt(pkt.Pos, "%s%s", b.String(), r.pendingContext()) {
+			return
+		}
 	}
 	r.checkTSVal(pkt, live, start)
 	if ev.Time.Kind != script.AnyTime && (obs.At < lo || obs.At > hi) {
@@ -328,9 +341,21 @@ func (r *scriptRun) outbound(ev *script.Event, pkt *script.Packet, start, end, t
 		if end != start {
 			when = fmt.Sprintf("in %.6f~%.6f s", start.Seconds(), end.Seconds())
 		}
-		r.failAt(pkt.Pos, "timing error: expected outbound packet %s but it left at %.6f s; tolerance %.6f s\n  expected  %s\n  actual    %s",
+		r.packetFailAt(pkt.Pos, "timing error: expected outbound packet %s but it left at %.6f s; tolerance %.6f s\n  expected  %s\n  actual    %s",
 			when, obs.At.Seconds(), tol.Seconds(), want, got)
 	}
+}
+
+// packetFailAt fails the run for an outbound packet that does not match or
+// comes at the wrong time; under --non_fatal=packet it records a warning
+// instead and reports true, and the script goes on (packetdrill's rule).
+func (r *scriptRun) packetFailAt(p script.Pos, format string, args ...any) bool {
+	if r.nonFatalPacket {
+		r.t.WarnAt(r.where(p), fmt.Sprintf(format, args...))
+		return true
+	}
+	r.failAt(p, format, args...)
+	return false
 }
 
 // coalesce merges the segments that follow first on the connection until
@@ -440,12 +465,15 @@ func (r *scriptRun) toScript(f *flow, live wire.Segment, pkt *script.Packet, rec
 			}
 			o = blocks
 		case wire.Timestamps:
-			// TSval and TSecr are not compared; show the script's.
+			// The TS val is the target's clock: it is checked only under
+			// --tcp_ts_tick_usecs (checkTSVal), so show the script's. The
+			// TS ecr echoes the peer's TS val, which went out as the script
+			// wrote it, so it stays and is compared (TSEcr).
 			if scriptTS != nil {
 				if record {
 					r.ts.learn(scriptTS.Val, v.Val)
 				}
-				v = *scriptTS
+				v.Val = scriptTS.Val
 			}
 			o = v
 		}
@@ -471,6 +499,12 @@ func (r *scriptRun) outboundFields(pkt *script.Packet) []expectations.Field {
 	}
 	if !pkt.AnyOptions {
 		fs = append(fs, expectations.OptionsLike(r.liveOptions(pkt)...))
+		// packetdrill does not compare the TS ecr; tcpconform does, since a
+		// stack that echoes a stale TS val breaks RTTM and PAWS (RFC 7323
+		// section 4.3). The failure says so (ecrNote).
+		if o, ok := wire.FindOption(pkt.Options, wire.KindTimestamps); ok {
+			fs = append(fs, expectations.TSEcr(o.(wire.Timestamps).Ecr))
+		}
 	}
 	switch pkt.IP.ECN {
 	case script.NoECN:

@@ -46,7 +46,13 @@ type T struct {
 
 	// PcapPath is where the pcap was written when the case failed.
 	PcapPath string
+	// Warnings are mismatches the case was told to let pass
+	// (packetdrill's --non_fatal), each "file:line: message".
+	Warnings []string
 }
+
+// WarnAt records a mismatch that does not end the case.
+func (t *T) WarnAt(where, msg string) { t.Warnings = append(t.Warnings, where+": "+msg) }
 
 // Context returns the case's context; every wait honours it.
 func (t *T) Context() context.Context { return t.ctx }

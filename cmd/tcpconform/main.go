@@ -6,6 +6,8 @@
 //	tcpconform list [-run regexp]
 //	tcpconform targets
 //	tcpconform coverage [-target T]
+//	tcpconform matrix -targets T,T...
+//	tcpconform packetdrill [packetdrill's options] script.pkt...
 //
 // run runs the scripts under PATH (files or directories), or with no PATH the
 // built-in Go cases and the scripts embedded from suites/scripts. It prints
@@ -61,6 +63,9 @@ commands:
   coverage run the built-in cases on a target and map them onto the
            transition table (T001–T110) and RFC 9293's requirement labels
   matrix   run the built-in cases on several targets; print the verdicts as a table
+  packetdrill
+           run scripts with packetdrill's command line, output and exit
+           codes (also: the binary under the name "packetdrill")
 
 Exit status: 0 conformant (or matching -baseline), 1 nonconformance (or a
 new failure or unexpected pass against -baseline), 2 usage, script or
@@ -71,7 +76,11 @@ Run 'tcpconform <command> -h' for the flags of a command.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	args := os.Args[1:]
+	if invokedAsPacketdrill(os.Args[0]) {
+		args = append([]string{"packetdrill"}, args...)
+	}
+	code := Main(ctx, args, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -98,6 +107,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdCoverage(ctx, args[1:], stdout, stderr)
 	case "matrix":
 		return cmdMatrix(ctx, args[1:], stdout, stderr)
+	case "packetdrill":
+		return cmdPacketdrill(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
