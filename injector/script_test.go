@@ -2,6 +2,7 @@ package injector_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -150,5 +151,99 @@ func TestScriptEchoesTimestamps(t *testing.T) {
 	m := regexp.MustCompile(`Flags \[S\.\].*TS val (\d+) ecr 100`).FindStringSubmatch(res.Log)
 	if m == nil || !strings.Contains(res.Log, "TS val 110 ecr "+m[1]+"]") {
 		t.Errorf("the ACK does not echo the SYN,ACK's TSval:\n%s", res.Log)
+	}
+}
+
+// tsPassiveOpen answers a SYN with timestamps; the SYN,ACK must echo the
+// SYN's TS val in its TS ecr (RFC 7323 section 4.3), which %d writes.
+const tsPassiveOpen = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 10) = 0
++0 < S 0:0(0) win 32792 <mss 1000,sackOK,TS val 100 ecr 0,nop,wscale 7>
++0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 500 ecr %d,nop,wscale 7>
+`
+
+// An outbound TS ecr is compared exactly, and the failure names the field
+// and says that packetdrill would not have compared it.
+func TestOutboundTSEcrIsCompared(t *testing.T) {
+	if res := runScript(t, fmt.Sprintf(tsPassiveOpen, 100)); res.Outcome != injector.Passed {
+		t.Fatalf("echo of the SYN's TS val: %v: %s", res.Outcome, res.Message)
+	}
+	res := runScript(t, fmt.Sprintf(tsPassiveOpen, 99))
+	want := "  fields    TS ecr: want 99 got 100 (stricter than packetdrill, which does not compare the TS ecr; RFC 7323 section 4.3)\n"
+	if res.Outcome != injector.Failed || !strings.HasPrefix(res.Message, "t.pkt:5: outbound packet does not match") ||
+		!strings.Contains(res.Message, want) {
+		t.Errorf("%v: %s\nwant it to contain %q", res.Outcome, res.Message, want)
+	}
+}
+
+// Under --non_fatal=packet a wrong outbound packet is a warning and the
+// script goes on to pass; a wrong call result still fails.
+func TestNonFatalPacket(t *testing.T) {
+	src := "--non_fatal=packet\n" + handshake + "+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 2\n+0 write(4, ..., 10) = 10\n+0 > P. 11:21(10) ack 1\n"
+	res := runScript(t, src)
+	if res.Outcome != injector.Passed || len(res.Warnings) != 1 ||
+		!strings.HasPrefix(res.Warnings[0], "t.pkt:10: outbound packet does not match\n  expected  > P. 1:11(10) ack 2\n") {
+		t.Errorf("%v: %s\nwarnings %q", res.Outcome, res.Message, res.Warnings)
+	}
+	res = runScript(t, "--non_fatal=packet\n"+handshake+"+0 write(4, ..., 10) = 11\n")
+	if res.Outcome != injector.Failed {
+		t.Errorf("a wrong result under --non_fatal=packet: %v: %s", res.Outcome, res.Message)
+	}
+	res = runScript(t, "--non_fatal=packets\n"+handshake)
+	if res.Outcome != injector.Errored || !strings.Contains(res.Message, `--non_fatal="packets": want packet, syscall or both`) {
+		t.Errorf("a bad --non_fatal: %v: %s", res.Outcome, res.Message)
+	}
+}
+
+// Options given on a command line come after the header's and win, as on
+// packetdrill's; the rule table says what each option does.
+func TestCommandLineOptionsWin(t *testing.T) {
+	f, err := script.Parse("t.pkt", []byte("--ip_version=ipv6\n--tolerance_usecs=1\n"+handshake), script.ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := script.Pos{File: "command line"}
+	var cl []*script.Option
+	for _, o := range [][2]string{{"ip_version", "ipv4"}, {"tolerance_usecs", "4000"}, {"mtu", "1400"}} {
+		opt, err := script.NewOption(pos, o[0], o[1], true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl = append(cl, opt)
+	}
+	c, err := injector.ScriptCase(f, injector.ScriptOptions{CommandLine: cl[:2]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Family != injector.IPv4 {
+		t.Errorf("family %v: the command line's --ip_version=ipv4 did not win", c.Family)
+	}
+	if res := injector.Run(context.Background(), netstack(t), c, injector.RunOptions{}); res.Outcome != injector.Passed {
+		t.Errorf("%v: %s", res.Outcome, res.Message)
+	}
+	c, _ = injector.ScriptCase(f, injector.ScriptOptions{CommandLine: cl})
+	res := injector.Run(context.Background(), netstack(t), c, injector.RunOptions{})
+	if res.Outcome != injector.Skipped || res.Message != "command line: option --mtu=1400 is not supported by tcpconform" {
+		t.Errorf("an option that skips, from the command line: %v: %q", res.Outcome, res.Message)
+	}
+}
+
+// Every packetdrill option the parser knows has a rule, and every rule
+// names an option the parser knows.
+func TestEveryOptionHasARule(t *testing.T) {
+	names := script.OptionNames()
+	for _, n := range names {
+		r, ok := injector.OptionRules[n]
+		if !ok {
+			t.Errorf("option --%s has no rule in injector.OptionRules", n)
+		} else if r.Doc == "" || r.Status == "" {
+			t.Errorf("option --%s: rule without status or doc", n)
+		}
+	}
+	for n := range injector.OptionRules {
+		if known, _ := script.OptionTakesValue(n); !known {
+			t.Errorf("rule for --%s, which the parser does not know", n)
+		}
 	}
 }

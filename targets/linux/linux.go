@@ -132,6 +132,10 @@ var reapOnce sync.Once
 // New implements targets.Target.
 func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, error) {
 	reapOnce.Do(func() { ReapLeftovers() })
+	realTimeOnce.Do(func() {
+		morePs()
+		raisePriority()
+	})
 	ex, err := newExecutor()
 	if err != nil {
 		return nil, err
