@@ -65,6 +65,11 @@ func (p *parser) parseTCPOption(pkt *Packet) wire.Option {
 	case "sackOK":
 		return wire.SACKPermitted{}
 	case "mss":
+		if v := p.cur(); v.Kind == tWord && symbolic(v.Text) {
+			p.advance()
+			pkt.Undefined = append(pkt.Undefined, &Symbol{Pos: v.Pos, Name: v.Text, Option: len(pkt.Options) + 1})
+			return wire.MSS(0)
+		}
 		return wire.MSS(p.uintNext(16, "mss"))
 	case "wscale":
 		v := p.cur()
@@ -81,6 +86,12 @@ func (p *parser) parseTCPOption(pkt *Packet) wire.Option {
 		p.expectKw("ecr")
 		return wire.Timestamps{Val: val, Ecr: uint32(p.uintNext(32, "TS ecr"))}
 	case "md5":
+		if v := p.cur(); v.Kind == tWord && v.Text == "valid" {
+			p.advance()
+			pkt.MD5Valid = true
+			p.notePort(v.Pos, nplabMarker, `"md5 valid"`)
+			return wire.Unknown{Type: wire.KindMD5, Data: make([]byte, maxMD5Len)}
+		}
 		digest := p.parseHexBlob(pkt, "md5 digest", maxMD5Len, true)
 		return wire.Unknown{Type: wire.KindMD5, Data: digest}
 	case "FO":
