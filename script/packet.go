@@ -24,8 +24,9 @@ func (p *parser) parsePacket() *Packet {
 	if t := p.cur(); t.is('[') || t.is('(') {
 		pkt.IP, ecnTok = p.parseIPInfo(pkt.Dir)
 	}
-	if p.cur().isKw("encap") {
+	if t := p.cur(); t.isKw("encap") {
 		pkt.PSPSPI = p.parsePSP()
+		p.notePort(t.Pos, googleOnly, `"encap psp"`)
 	}
 	switch t := p.cur(); {
 	case t.isKw("udp"):

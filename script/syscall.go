@@ -15,24 +15,30 @@ func (p *parser) parseSyscall() *Syscall {
 	p.expect('=')
 	sc.Result = p.parseExpr()
 	more := `errno, "(note)"`
-	if t := p.cur(); t.Kind == tWord && !t.Keyword {
-		sc.Errno = t.Text
+	errno := p.cur()
+	if errno.Kind == tWord && !errno.Keyword {
+		sc.Errno = errno.Text
 		p.advance()
 		more = `"(note)"`
 	}
 	if p.cur().is('(') {
 		sc.Note = p.parseNote()
 		more = ""
+	} else if sc.Errno != "" {
+		p.notePort(errno.Pos, noDialect, "errno %s has no \"(note)\" after it", sc.Errno)
 	}
 	p.expectEventEnd(more)
 	return sc
 }
 
 // parseNote reads the free text "( ... )" after a result: any tokens up to
-// the matching ')', which must be on the same line.
+// the matching ')', which must be on the same line. packetdrill takes only
+// plain words there, so anything else is noted for a warning.
 func (p *parser) parseNote() string {
 	open := p.advance()
 	depth := 1
+	var odd *token // the first token packetdrill would not take
+	n := 0         // the tokens inside
 	for {
 		t := p.cur()
 		if t.Kind == tEOF || t.Pos.Line != open.Pos.Line {
@@ -44,11 +50,27 @@ func (p *parser) parseNote() string {
 		case t.is('('):
 			depth++
 		case t.is(')'):
-			if depth--; depth == 0 {
-				return strings.TrimSpace(p.text(open.End, t.Off))
-			}
+			depth--
 		}
+		switch {
+		case depth == 0 && odd != nil:
+			p.notePort(odd.Pos, noDialect, "%s in a \"(note)\"", odd.describe())
+		case depth == 0 && n == 0:
+			p.notePort(open.Pos, noDialect, "empty \"(note)\"")
+		case odd == nil && !noteWord(t):
+			odd = &t
+		}
+		if depth == 0 {
+			return strings.TrimSpace(p.text(open.End, t.Off))
+		}
+		n++
 	}
+}
+
+// noteWord reports whether t is a word packetdrill takes in a note: any
+// word but a keyword, or "flags".
+func noteWord(t token) bool {
+	return t.Kind == tWord && (!t.Keyword || t.Text == "flags" || t.Text == "Flags")
 }
 
 // parseExprList parses "expr, expr, ..." up to the closing character,
