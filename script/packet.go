@@ -455,7 +455,7 @@ func (p *parser) icmpNames(pkt *Packet) (typ, code string) {
 	case symbolic(ct.Text):
 		pkt.Undefined = append(pkt.Undefined, &Symbol{Pos: ct.Pos, Name: ct.Text})
 	case numberedName(ct.Text, "code_"):
-	case !ok && known:
+	case !ok && (known || numberedName(tt.Text, "type_")):
 		p.errorf(ct.Pos, "unknown ICMP code %q for type %s", ct.Text, tt.Text)
 	case !ok:
 		p.errorf(ct.Pos, "unknown ICMP code %q", ct.Text)

@@ -57,7 +57,7 @@ func (p *parser) parseNote() string {
 			p.notePort(odd.Pos, noDialect, "%s in a \"(note)\"", odd.describe())
 		case depth == 0 && n == 0:
 			p.notePort(open.Pos, noDialect, "empty \"(note)\"")
-		case odd == nil && !noteWord(t):
+		case odd == nil && !noteWord(t, n == 0):
 			odd = &t
 		}
 		if depth == 0 {
@@ -68,9 +68,9 @@ func (p *parser) parseNote() string {
 }
 
 // noteWord reports whether t is a word packetdrill takes in a note: any
-// word but a keyword, or "flags".
-func noteWord(t token) bool {
-	return t.Kind == tWord && (!t.Keyword || t.Text == "flags" || t.Text == "Flags")
+// word but a keyword, or "flags" as the first word.
+func noteWord(t token, first bool) bool {
+	return t.Kind == tWord && (!t.Keyword || first && (t.Text == "flags" || t.Text == "Flags"))
 }
 
 // parseExprList parses "expr, expr, ..." up to the closing character,
