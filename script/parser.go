@@ -25,6 +25,7 @@ type parser struct {
 	lostFirst     bool // the first event had a syntax error
 	nesting       int  // depth of the expression being parsed
 	port          []portNote
+	assignTo      string // the name of the "name=value" being parsed
 }
 
 // bailout unwinds from a syntax error to the event loop.

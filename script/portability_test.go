@@ -37,6 +37,14 @@ func TestPortabilityWarnings(t *testing.T) {
 			[]string{`t.pkt:1:5: "encap psp" is google packetdrill syntax, which nplab's packetdrill (needed for the "#ifdef" at line 2) rejects`}},
 		{"nplab's option marks an nplab script", "--udp_encapsulation=tcp\n0 > encap psp spi 1 . 1:1(0) ack 1\n",
 			[]string{`t.pkt:2:5: "encap psp" is google packetdrill syntax, which nplab's packetdrill (needed for the option --udp_encapsulation at line 1) rejects`}},
+		{"htons after sin_port", "0 connect(3, {sa_family=AF_INET, sin_port=htons(8080), sin_addr=inet_addr(\"192.0.2.1\")}, 16) = 0\n", nil},
+		{"htons elsewhere", "0 setsockopt(3, SOL_SOCKET, SO_LINGER, htons(1), 4) = 0\n",
+			[]string{`t.pkt:1:40: htons(...) here, which packetdrill rejects`}},
+		{"a call packetdrill lacks", "0 setsockopt(3, SOL_SOCKET, SO_LINGER, frob(1), 4) = 0\n",
+			[]string{`t.pkt:1:40: frob(...) here, which packetdrill rejects`}},
+		{"msg_iov(N)=", "0 recvmsg(3, {msg_name(...)=..., msg_iov(1)=[{..., 10}], msg_flags=0}, 0) = 10\n", nil},
+		{"another indexed field", "0 recvmsg(3, {frob(1)=2}, 0) = 10\n",
+			[]string{`t.pkt:1:15: frob(...)=, which packetdrill rejects`}},
 		{"google's syntax alone is fine", "--mss=1000\n0 > encap psp spi 1 . 1:1(0) ack 1\n", nil},
 	}
 	for _, tt := range tests {
