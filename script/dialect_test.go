@@ -36,6 +36,9 @@ func TestNplabPackets(t *testing.T) {
 		{"0 > (class 0x20) . 1:1(0) ack 1", &Packet{Pos: at(1, 3), Dir: Outbound, ACE: -1,
 			IP: IPInfo{TOS: ptr[uint8](0x20), TOSWord: "class"}, Flags: wire.ACK, SeqStart: 1, SeqEnd: 1,
 			Ack: ptr[uint32](1)}},
+		{"0 > S. 0:0(0) ack 1 <AccECN0 ee0b 1 eceb 2,AccECN1 ee1b 3>", &Packet{Pos: at(1, 3), Dir: Outbound, ACE: -1,
+			Flags: wire.SYN | wire.ACK, Ack: ptr[uint32](1), HasOptions: true, Options: []wire.Option{
+				wire.Unknown{Type: 172, Data: []byte{0, 0, 1, 0, 0, 2}}, wire.Unknown{Type: 174, Data: []byte{0, 0, 3}}}}},
 		{"0 < icmp unreachable admin_prohibited [0:0(0)/udp(9811 > 1)]", &Packet{Pos: at(1, 3), Dir: Inbound,
 			ACE: -1, Proto: ICMP, ICMPType: "unreachable", ICMPCode: "admin_prohibited",
 			Echoed: &Echoed{Proto: "tcp", UDPEncap: &Ports{Src: 9811, Dst: 1}}}},

@@ -49,6 +49,14 @@ func (p *parser) parseTCPOptions(pkt *Packet) {
 // its value the option is still returned, with the value as zero.
 func (p *parser) parseTCPOption(pkt *Packet) wire.Option {
 	t := p.cur()
+	if t.Kind == tWord && (t.Text == "AccECN0" || t.Text == "AccECN1") {
+		p.advance()
+		p.notePort(t.Pos, nplabMarker, "option %s", t.Text)
+		if t.Text == "AccECN0" {
+			return p.parseAccECNCounters(kindAccECN0, "ee0b", "eceb", "ee1b")
+		}
+		return p.parseAccECNCounters(kindAccECN1, "ee1b", "eceb", "ee0b")
+	}
 	if !t.Keyword {
 		if t.Kind == tWord {
 			p.errorf(t.Pos, "unknown TCP option %q", t.Text)
@@ -158,20 +166,25 @@ func (p *parser) parseHexBlob(pkt *Packet, what string, max int, required bool) 
 // parseAccECN parses "ECN e0b N ceb N e1b N" or "ECN e1b N ceb N e0b N";
 // each may stop early. The counters are 24-bit, written in order.
 func (p *parser) parseAccECN() wire.Option {
-	first := p.cur()
-	var kind wire.OptionKind
-	order := []string{"e0b", "ceb", "e1b"}
-	switch {
+	switch first := p.cur(); {
 	case first.isKw("e0b"):
-		kind = kindAccECN0
+		return p.parseAccECNCounters(kindAccECN0, "e0b", "ceb", "e1b")
 	case first.isKw("e1b"):
-		kind, order = kindAccECN1, []string{"e1b", "ceb", "e0b"}
+		return p.parseAccECNCounters(kindAccECN1, "e1b", "ceb", "e0b")
 	default:
 		p.syntaxError(first, `"e0b" or "e1b"`)
 	}
+	return nil
+}
+
+// parseAccECNCounters parses the "name N" counters of an AccECN option of
+// kind, in the order given (RFC 9768 section 3.2.3); each may stop early.
+// nplab writes the option "AccECN0 ee0b N eceb N ee1b N" and "AccECN1 ee1b
+// N eceb N ee0b N".
+func (p *parser) parseAccECNCounters(kind wire.OptionKind, order ...string) wire.Option {
 	var data []byte
 	for _, name := range order {
-		if !p.cur().isKw(name) {
+		if t := p.cur(); t.Kind != tWord || t.Text != name {
 			break
 		}
 		p.advance()
