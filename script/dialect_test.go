@@ -117,3 +117,15 @@ func TestDialectErrors(t *testing.T) {
 		}
 	}
 }
+
+// google's PSP scripts write "mss MSS" for a value given with -D MSS=N.
+func TestMSSSymbol(t *testing.T) {
+	p := lastAction[*Packet](t, "0 > S. 0:0(0) ack 1 <mss MSS,nop,wscale 8>\n")
+	deepEqual(t, "undefined", p.Undefined, []*Symbol{{Pos: at(1, 26), Name: "MSS", Option: 1}})
+	f := mustParse(t, "0 > S. 0:0(0) ack 1 <mss MSS,nop,wscale 8>\n", ParseOptions{Defines: map[string]string{"MSS": "1000"}})
+	p = f.Events[0].Action.(*Packet)
+	deepEqual(t, "defined", p.Options, []wire.Option{wire.MSS(1000), wire.NOP{}, wire.WindowScale(8)})
+	if p.Undefined != nil {
+		t.Errorf("undefined: %v", p.Undefined)
+	}
+}
