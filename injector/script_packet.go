@@ -96,6 +96,16 @@ func (r *scriptRun) packet(ev *script.Event, pkt *script.Packet, start, end, tol
 		r.skip(pkt.Pos, "ICMP packets are not supported on target %s", r.t.target)
 	case pkt.IP.FlowLabel != nil:
 		r.skip(pkt.Pos, "flow labels are not supported by tcpconform")
+	// nplab's forms (FreeBSD's suite). Its "hlim" and "class" need no case:
+	// they set the TTL and TOS fields like "ttl" and "tos".
+	case pkt.UDPEncap != nil:
+		r.skip(pkt.Pos, `UDP encapsulation of TCP (nplab "/udp(...)") is not supported by tcpconform`)
+	case pkt.AbsSeq:
+		r.skip(pkt.Pos, `absolute sequence numbers (nplab "start:end(len)!") are not supported by tcpconform`)
+	case pkt.AnySeq:
+		r.skip(pkt.Pos, `unchecked sequence numbers (nplab "...(len)") are not supported by tcpconform`)
+	case pkt.MD5Valid:
+		r.skip(pkt.Pos, `computed TCP-MD5 signatures (nplab "md5 valid") are not supported by tcpconform`)
 	}
 	if pkt.Dir == script.Inbound {
 		r.inbound(pkt)

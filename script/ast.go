@@ -75,6 +75,10 @@ type File struct {
 	// first event; Title is the text of the first comment line.
 	Labels []string
 	Title  string
+	// Warnings are the places where the script parses here but would not
+	// under the packetdrill it is written for (see portability.go); they
+	// never make the script bad.
+	Warnings ErrorList
 }
 
 // Option is one "--name" or "--name=value" header line.
@@ -166,10 +170,16 @@ const (
 // IPInfo is an optional "[...]" or "(...)" block of IP header fields; nil
 // pointers and ECNUnset mean "not written".
 type IPInfo struct {
-	ECN       ECN
-	TOS       *uint8
+	ECN ECN
+	TOS *uint8
+	// TOSWord is the word that set TOS: "tos", or nplab's "class" for the
+	// IPv6 traffic class. Both set the same header byte.
+	TOSWord   string
 	FlowLabel *uint32
 	TTL       *uint8
+	// TTLWord is the word that set TTL: "ttl", or nplab's "hlim" for the
+	// IPv6 hop limit. Both set the same header byte.
+	TTLWord string
 }
 
 // Encap is one encapsulation prefix ("ipv4 A > B:", "gre ...:", "mpls
@@ -206,14 +216,27 @@ type Packet struct {
 	// (absolute on SYNs); End == Start + Len is checked.
 	SeqStart, SeqEnd uint32
 	Len              int
-	Ack              *uint32 // nil when not written (then 0)
-	Win              *uint16 // nil when not written (outbound: not checked)
-	Urg              *uint16 // nil when not written (then 0)
+	// AbsSeq is nplab's "start:end(len)!": the numbers are absolute, not
+	// relative to the sender's ISN.
+	AbsSeq bool
+	// AnySeq is nplab's "...(len)": any sequence number matches (SeqStart
+	// is 0 and SeqEnd is Len).
+	AnySeq bool
+	Ack    *uint32 // nil when not written (then 0)
+	Win    *uint16 // nil when not written (outbound: not checked)
+	Urg    *uint16 // nil when not written (then 0)
 	// Options are the TCP options in wire order; AnyOptions is "<...>".
 	// MD5, FO, FOEXP and AccECN options appear as wire.Unknown.
 	Options    []wire.Option
 	HasOptions bool
 	AnyOptions bool
+	// MD5Valid is nplab's "md5 valid": the md5 option (16 zero bytes in
+	// Options) must carry the digest computed with the connection's key.
+	MD5Valid bool
+	// UDPEncap is nplab's "/udp(sport > dport)" after a TCP packet: the
+	// segment travels inside a UDP datagram with these ports (FreeBSD's
+	// UDP tunnelling of TCP).
+	UDPEncap *Ports
 
 	// UDP: Len is the payload length.
 
@@ -235,6 +258,8 @@ type Echoed struct {
 	Proto            string // "tcp", "udp" or "raw"
 	SeqStart, SeqEnd uint32
 	Len              int
+	// UDPEncap is nplab's "/udp(sport > dport)" after an echoed TCP range.
+	UDPEncap *Ports
 }
 
 // Syscall is a system call line: name(args) = result [ERRNO (note)].

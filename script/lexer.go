@@ -22,10 +22,12 @@ type lexer struct {
 	ifdefs  []ifdef // open #ifdef blocks being kept
 	errorf  func(pos Pos, format string, args ...any)
 
-	sawNewline   bool // a newline since the previous token (or the start)
-	unclosed     bool // a token ran to the end unclosed, already reported
-	keepComments bool
-	comments     []comment
+	// firstDirective is where the first nplab "#ifdef" is, or zero.
+	firstDirective Pos
+	sawNewline     bool // a newline since the previous token (or the start)
+	unclosed       bool // a token ran to the end unclosed, already reported
+	keepComments   bool
+	comments       []comment
 }
 
 // ifdef is an open "#ifdef NAME" whose block is kept.
@@ -179,6 +181,9 @@ func (l *lexer) directive() bool {
 		}
 	case fields[0] == "#ifdef" && len(fields) == 2:
 		p := l.pos(l.off)
+		if l.firstDirective.Line == 0 {
+			l.firstDirective = p
+		}
 		if _, ok := l.defines[fields[1]]; ok {
 			l.ifdefs = append(l.ifdefs, ifdef{p, fields[1]})
 			break

@@ -42,6 +42,18 @@ var knownOptions = map[string]optValue{
 	"no_cleanup": optAny, "udp_encapsulation": optAny,
 }
 
+// optionDialect names the options only one packetdrill has; the others
+// in knownOptions are in both.
+var optionDialect = map[string]syntaxKind{
+	"local_linklocal_ip": nplabMarker, "no_cleanup": nplabMarker,
+	"persistent_tun_dev": nplabMarker, "tcp_md5_secret": nplabMarker,
+	"tun_dev": nplabMarker, "udp_encapsulation": nplabMarker,
+	"is_anyip": googleOnly, "mss": googleOnly, "psp_udp_port": googleOnly,
+	"send_omit_free": googleOnly, "so_filename": googleOnly, "so_flags": googleOnly,
+	"strict_segments": googleOnly, "tcp_ts_ecr_scaled": googleOnly,
+	"wire_server_at": googleOnly,
+}
+
 // parseOption parses "--name" or "--name=value".
 func (p *parser) parseOption() {
 	name := p.advance()
@@ -50,6 +62,9 @@ func (p *parser) parseOption() {
 	kind, known := knownOptions[o.Name]
 	if !known {
 		p.errorf(name.Pos, "unknown option --%s", o.Name)
+	}
+	if kind, ok := optionDialect[o.Name]; ok {
+		p.notePort(name.Pos, kind, "option --%s", o.Name)
 	}
 	if !p.accept('=') {
 		if kind != optAny && kind != optNone {

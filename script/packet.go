@@ -2,6 +2,7 @@ package script
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/tcpconform/tcpconform/wire"
@@ -23,8 +24,9 @@ func (p *parser) parsePacket() *Packet {
 	if t := p.cur(); t.is('[') || t.is('(') {
 		pkt.IP, ecnTok = p.parseIPInfo(pkt.Dir)
 	}
-	if p.cur().isKw("encap") {
+	if t := p.cur(); t.isKw("encap") {
 		pkt.PSPSPI = p.parsePSP()
+		p.notePort(t.Pos, googleOnly, `"encap psp"`)
 	}
 	switch t := p.cur(); {
 	case t.isKw("udp"):
@@ -121,9 +123,11 @@ func (p *parser) parseMPLSEntry() {
 // ecnNames are the ECN codepoints an ip-info block may name.
 var ecnNames = map[string]ECN{"noecn": NoECN, "ect0": ECT0, "ect1": ECT1, "ce": CE, "ect01": ECT01}
 
-// parseIPInfo parses "[...]" or "(...)": a TOS spec, "flowlabel N",
-// "ttl N", or a TOS spec and a flow label. It also returns the ECN token,
-// for errors.
+// parseIPInfo parses "[...]" or "(...)": a comma list of IP header fields.
+// google's packetdrill takes an ECN codepoint or "tos 0xNN", "flowlabel
+// 0xNNNNN", "ttl N", or the first two together; nplab's takes any list of
+// them and of "class 0xNN" and "hlim N", its names for the IPv6 traffic
+// class and hop limit. It also returns the ECN token, for errors.
 func (p *parser) parseIPInfo(dir Direction) (IPInfo, token) {
 	open := p.advance()
 	closer := byte(']')
@@ -132,31 +136,63 @@ func (p *parser) parseIPInfo(dir Direction) (IPInfo, token) {
 	}
 	var info IPInfo
 	var ecnTok token
-	t := p.cur()
-	switch ecn, isECN := ecnNames[t.Text]; {
-	case t.Keyword && isECN:
-		p.advance()
-		info.ECN, ecnTok = ecn, t
-		if ecn == ECT01 && dir == Inbound {
-			p.errorf(t.Pos, "ect01 is allowed only on outbound packets")
+	var fields []string // the field kinds in order: "ecn", "tos", "ttl", "flowlabel"
+	for {
+		t := p.cur()
+		ecn, isECN := ecnNames[t.Text]
+		word := t.Kind == tWord && !t.Keyword
+		field := t.Text
+		switch {
+		case t.Keyword && isECN:
+			p.advance()
+			field = "ecn"
+			if info.ECN != ECNUnset || info.TOS != nil {
+				p.errorf(t.Pos, "%s: the ECN field is already set", t.Text)
+			}
+			info.ECN, ecnTok = ecn, t
+			if ecn == ECT01 && dir == Inbound {
+				p.errorf(t.Pos, "ect01 is allowed only on outbound packets")
+			}
+		case t.isKw("tos") || word && t.Text == "class":
+			p.advance()
+			field = "tos"
+			if info.ECN != ECNUnset || info.TOS != nil {
+				p.errorf(t.Pos, "%s: the TOS byte is already set", t.Text)
+			}
+			info.TOS, info.TOSWord = ptr(uint8(p.hexNext(8, t.Text))), t.Text
+		case t.isKw("ttl") || word && t.Text == "hlim":
+			p.advance()
+			field = "ttl"
+			if info.TTL != nil {
+				p.errorf(t.Pos, "%s: the TTL is already set", t.Text)
+			}
+			info.TTL, info.TTLWord = ptr(uint8(p.uintNext(8, t.Text))), t.Text
+		case t.isKw("flowlabel"):
+			p.advance()
+			if info.FlowLabel != nil {
+				p.errorf(t.Pos, "flowlabel is already set")
+			}
+			info.FlowLabel = ptr(uint32(p.hexNext(20, "flowlabel")))
+		default:
+			p.syntaxError(t, `ECN codepoint, "tos", "class", "ttl", "hlim" or "flowlabel"`)
 		}
-	case t.isKw("tos"):
-		p.advance()
-		info.TOS = ptr(uint8(p.hexNext(8, "tos")))
-	case t.isKw("ttl"):
-		p.advance()
-		info.TTL = ptr(uint8(p.uintNext(8, "ttl")))
-	case t.isKw("flowlabel"):
-	default:
-		p.syntaxError(t, "ECN codepoint, \"tos\", \"ttl\" or \"flowlabel\"")
+		if word {
+			p.notePort(t.Pos, nplabMarker, "IPv6 field %q", t.Text)
+		}
+		fields = append(fields, field)
+		if !p.accept(',') {
+			break
+		}
 	}
-	if info.TTL == nil && (info.ECN == ECNUnset && info.TOS == nil || p.accept(',')) {
-		p.expectKw("flowlabel")
-		info.FlowLabel = ptr(uint32(p.hexNext(20, "flowlabel")))
+	end := p.expect(closer)
+	if !googleIPInfo[strings.Join(fields, ",")] {
+		p.notePort(open.Pos, nplabOnly, "IP field list %q", p.text(open.Off, end.End))
 	}
-	p.expect(closer)
 	return info, ecnTok
 }
+
+// googleIPInfo are the field lists google's packetdrill accepts.
+var googleIPInfo = set(`ecn tos flowlabel ttl ecn,flowlabel tos,flowlabel`)
 
 // hexNext consumes a number that must be written in hex (tos, flowlabel).
 func (p *parser) hexNext(bits int, what string) uint64 {
@@ -194,7 +230,21 @@ func (p *parser) parseTCP(pkt *Packet) {
 	pkt.Proto = TCP
 	pkt.Ports = p.parsePorts()
 	pkt.Flags, pkt.ACE = p.parseFlags()
-	pkt.SeqStart, pkt.SeqEnd, pkt.Len = p.parseSeq()
+	if t := p.cur(); t.Kind == tEllipsis {
+		p.advance()
+		p.expect('(')
+		pkt.Len = int(p.uintNext(16, "length"))
+		p.expect(')')
+		pkt.AnySeq, pkt.SeqEnd = true, uint32(pkt.Len)
+		p.notePort(t.Pos, nplabMarker, `sequence range "...(len)"`)
+	} else {
+		pkt.SeqStart, pkt.SeqEnd, pkt.Len = p.parseSeq()
+		if t := p.cur(); t.is('!') {
+			p.advance()
+			pkt.AbsSeq = true
+			p.notePort(t.Pos, nplabMarker, `absolute sequence range "!"`)
+		}
+	}
 	more := `"ack", "win", "urg", '<'`
 	if p.cur().isKw("ack") {
 		p.advance()
@@ -215,10 +265,28 @@ func (p *parser) parseTCP(pkt *Packet) {
 		p.parseTCPOptions(pkt)
 		more = ""
 	}
+	pkt.UDPEncap = p.parseUDPEncap()
 	if pkt.Dir == Inbound && pkt.Win == nil {
 		p.errorf(pkt.Pos, `inbound TCP packet needs a window ("win N")`)
 	}
 	p.expectEventEnd(more)
+}
+
+// parseUDPEncap parses nplab's "/udp(sport > dport)" when it is next.
+func (p *parser) parseUDPEncap() *Ports {
+	slash := p.cur()
+	if !slash.is('/') {
+		return nil
+	}
+	p.advance()
+	p.expectKw("udp")
+	p.expect('(')
+	src := p.uintNext(16, "port")
+	p.expect('>')
+	dst := p.uintNext(16, "port")
+	p.expect(')')
+	p.notePort(slash.Pos, nplabMarker, `UDP encapsulation "/udp(...)"`)
+	return &Ports{Src: uint16(src), Dst: uint16(dst)}
 }
 
 // flagBits maps the flag letters of a packet line to TCP flags.
@@ -227,49 +295,71 @@ var flagBits = map[byte]wire.Flags{
 	'E': wire.ECE, 'W': wire.CWR, 'A': wire.AE, '.': wire.ACK,
 }
 
-// parseFlags parses "." , "-", letters with an optional '.', and the
-// AccECN forms "S.5" and ".3" (lexed as a word and a float ".5").
+// parseFlags parses "." , "-", or flag letters with an optional '.'. An
+// AccECN ACE value is a digit among the letters ("S5") or after the '.'
+// ("S.5" and ".3", lexed as a word and a float ".5"). nplab also takes
+// letters after the '.' ("S.E").
 func (p *parser) parseFlags() (wire.Flags, int) {
 	t := p.cur()
-	var letters string
+	fl := flagSpec{ace: -1}
 	switch {
 	case t.is('-'):
 		p.advance()
 		return 0, -1
 	case t.is('.') || t.Kind == tFloat && t.Text[0] == '.':
 	case t.Kind == tWord && !t.Keyword:
-		letters = t.Text
 		p.advance()
+		p.addFlags(&fl, t, t.Text)
 	default:
 		p.syntaxError(t, "TCP flags")
 	}
-	var f wire.Flags
-	for i := 0; i < len(letters); i++ {
-		bit, ok := flagBits[letters[i]]
-		if !ok || letters[i] == '.' {
-			p.errorf(t.Pos, "unknown TCP flag %q in %q", letters[i], letters)
-			continue
-		}
-		f |= bit
-	}
-	ace := -1
 	switch d := p.cur(); {
 	case d.is('.'):
 		p.advance()
-		f |= wire.ACK
+		fl.flags |= wire.ACK
+		if w := p.cur(); w.Kind == tWord && !w.Keyword {
+			p.advance()
+			p.notePort(w.Pos, nplabOnly, "flags %q after '.'", w.Text)
+			p.addFlags(&fl, w, w.Text)
+		}
 	case d.Kind == tFloat && d.Text[0] == '.':
 		p.advance()
-		f |= wire.ACK
+		fl.flags |= wire.ACK
 		if len(d.Text) != 2 || d.Text[1] > '7' {
 			p.errorf(d.Pos, "ACE field %s must be one digit from 0 to 7", d.Text[1:])
 			break
 		}
-		ace = int(d.Text[1] - '0')
-		if f&(wire.ECE|wire.CWR|wire.AE) != 0 {
-			p.errorf(d.Pos, "ACE field cannot be combined with the E, W or A flags")
+		p.addFlags(&fl, d, d.Text[1:])
+	}
+	if fl.ace >= 0 && fl.flags&(wire.ECE|wire.CWR|wire.AE) != 0 {
+		p.errorf(fl.acePos, "ACE field cannot be combined with the E, W or A flags")
+	}
+	return fl.flags, fl.ace
+}
+
+// flagSpec is what the flags of a packet line set so far.
+type flagSpec struct {
+	flags  wire.Flags
+	ace    int // -1 when no digit was written
+	acePos Pos
+}
+
+// addFlags adds the letters and ACE digit of text, written at t.
+func (p *parser) addFlags(fl *flagSpec, t token, text string) {
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		bit, ok := flagBits[c]
+		switch {
+		case '0' <= c && c <= '7' && fl.ace >= 0:
+			p.errorf(t.Pos, "two ACE digits in %q", t.Text)
+		case '0' <= c && c <= '7':
+			fl.ace, fl.acePos = int(c-'0'), t.Pos
+		case !ok || c == '.':
+			p.errorf(t.Pos, "unknown TCP flag %q in %q", c, t.Text)
+		default:
+			fl.flags |= bit
 		}
 	}
-	return f, ace
 }
 
 // parseSeq parses "start:end(len)" and checks that end = start + len.
@@ -317,10 +407,7 @@ func (p *parser) parseICMP(pkt *Packet) {
 	if t.Kind != tWord || t.Keyword {
 		p.syntaxError(t, "ICMP type")
 	}
-	pkt.ICMPType = p.icmpName(pkt, icmpTypes, "type")
-	if t := p.cur(); t.Kind == tWord && !t.Keyword {
-		pkt.ICMPCode = p.icmpName(pkt, icmpCodes, "code")
-	}
+	pkt.ICMPType, pkt.ICMPCode = p.icmpNames(pkt)
 	more := `"mtu", "id", '['`
 	if p.cur().isKw("mtu") {
 		p.advance()
@@ -339,17 +426,56 @@ func (p *parser) parseICMP(pkt *Packet) {
 	p.expectEventEnd(more)
 }
 
-// icmpName consumes an ICMP type or code name, which must be in names or
-// be an undefined upper-case -D symbol.
-func (p *parser) icmpName(pkt *Packet, names map[string]bool, what string) string {
-	t := p.advance()
+// icmpNames consumes an ICMP type name and an optional code name. Each
+// must be in the icmpNames table (a code under its type), be written
+// "type_N" or "code_N", or be an undefined upper-case -D symbol.
+func (p *parser) icmpNames(pkt *Packet) (typ, code string) {
+	tt := p.advance()
+	info, known := icmpNames[tt.Text]
 	switch {
-	case symbolic(t.Text):
-		pkt.Undefined = append(pkt.Undefined, &Symbol{Pos: t.Pos, Name: t.Text})
-	case !names[t.Text]:
-		p.errorf(t.Pos, "unknown ICMP %s %q", what, t.Text)
+	case symbolic(tt.Text):
+		pkt.Undefined = append(pkt.Undefined, &Symbol{Pos: tt.Pos, Name: tt.Text})
+	case numberedName(tt.Text, "type_"):
+	case !known:
+		p.errorf(tt.Pos, "unknown ICMP type %q", tt.Text)
+	case info.kind != everyDialect:
+		p.notePortName(tt, info.kind, "type")
 	}
-	return t.Text
+	ct := p.cur()
+	if ct.Kind != tWord || ct.Keyword {
+		return tt.Text, ""
+	}
+	p.advance()
+	codes := info.codes
+	if symbolic(tt.Text) {
+		codes = allICMPCodes
+	}
+	kind, ok := codes[ct.Text]
+	switch {
+	case symbolic(ct.Text):
+		pkt.Undefined = append(pkt.Undefined, &Symbol{Pos: ct.Pos, Name: ct.Text})
+	case numberedName(ct.Text, "code_"):
+	case !ok && (known || numberedName(tt.Text, "type_")):
+		p.errorf(ct.Pos, "unknown ICMP code %q for type %s", ct.Text, tt.Text)
+	case !ok:
+		p.errorf(ct.Pos, "unknown ICMP code %q", ct.Text)
+	case kind != everyDialect:
+		p.notePortName(ct, kind, "code")
+	}
+	return tt.Text, ct.Text
+}
+
+// notePortName notes an ICMP type or code name only one dialect knows.
+func (p *parser) notePortName(t token, kind syntaxKind, what string) {
+	p.notePort(t.Pos, kind, "ICMP %s %s", what, t.Text)
+}
+
+// numberedName reports whether s is prefix followed by a number that fits
+// in a byte ("code_3").
+func numberedName(s, prefix string) bool {
+	n, ok := strings.CutPrefix(s, prefix)
+	v, err := strconv.ParseUint(n, 10, 8)
+	return ok && err == nil && v <= 255
 }
 
 // parseEchoed parses the inside of "[start:end(len)]", "[udp (len)]" or
@@ -365,6 +491,7 @@ func (p *parser) parseEchoed() *Echoed {
 		p.expect(')')
 	case t.Kind == tInt:
 		e.SeqStart, e.SeqEnd, e.Len = p.parseSeq()
+		e.UDPEncap = p.parseUDPEncap()
 	default:
 		p.syntaxError(t, "echoed packet (start:end(len), \"udp\" or \"raw\")")
 	}

@@ -29,6 +29,10 @@ func Parse(path string, src []byte, opts ParseOptions) (*File, error) {
 	if len(p.errs) < MaxErrors {
 		p.errs = append(p.errs, check(p.file, !p.lostFirst)...)
 	}
+	if d := p.lx.firstDirective; d.Line > 0 {
+		p.notePort(d, nplabMarker, `"#ifdef"`)
+	}
+	p.file.Warnings = portabilityWarnings(p.port)
 	errs := sortErrors(p.errs)
 	if len(errs) == 0 {
 		return p.file, nil

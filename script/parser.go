@@ -24,6 +24,8 @@ type parser struct {
 	firstEventOff int  // offset of the first event's time; -1 before it
 	lostFirst     bool // the first event had a syntax error
 	nesting       int  // depth of the expression being parsed
+	port          []portNote
+	assignTo      string // the name of the "name=value" being parsed
 }
 
 // bailout unwinds from a syntax error to the event loop.

@@ -151,11 +151,16 @@ func TestIPInfo(t *testing.T) {
 		{"[ce]", IPInfo{ECN: CE}},
 		{"[noecn]", IPInfo{ECN: NoECN}},
 		{"[ect01]", IPInfo{ECN: ECT01}},
-		{"(tos 0x10)", IPInfo{TOS: ptr[uint8](0x10)}},
+		{"(tos 0x10)", IPInfo{TOS: ptr[uint8](0x10), TOSWord: "tos"}},
 		{"[flowlabel 0x12345]", IPInfo{FlowLabel: ptr[uint32](0x12345)}},
-		{"(ttl 64)", IPInfo{TTL: ptr[uint8](64)}},
+		{"(ttl 64)", IPInfo{TTL: ptr[uint8](64), TTLWord: "ttl"}},
 		{"[ect0, flowlabel 0x1]", IPInfo{ECN: ECT0, FlowLabel: ptr[uint32](1)}},
-		{"(tos 0x2,flowlabel 0xfffff)", IPInfo{TOS: ptr[uint8](2), FlowLabel: ptr[uint32](0xfffff)}},
+		{"(tos 0x2,flowlabel 0xfffff)", IPInfo{TOS: ptr[uint8](2), TOSWord: "tos", FlowLabel: ptr[uint32](0xfffff)}},
+		// nplab's names for the IPv6 header fields, and its free lists.
+		{"(class 0x28)", IPInfo{TOS: ptr[uint8](0x28), TOSWord: "class"}},
+		{"(hlim 3)", IPInfo{TTL: ptr[uint8](3), TTLWord: "hlim"}},
+		{"(tos 0x20, ttl 4)", IPInfo{TOS: ptr[uint8](0x20), TOSWord: "tos", TTL: ptr[uint8](4), TTLWord: "ttl"}},
+		{"(flowlabel 0x1, hlim 9, ce)", IPInfo{ECN: CE, FlowLabel: ptr[uint32](1), TTL: ptr[uint8](9), TTLWord: "hlim"}},
 	}
 	for _, tt := range tests {
 		p := lastAction[*Packet](t, "0 > "+tt.info+" . 1:1(0) ack 1\n")

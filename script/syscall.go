@@ -15,24 +15,30 @@ func (p *parser) parseSyscall() *Syscall {
 	p.expect('=')
 	sc.Result = p.parseExpr()
 	more := `errno, "(note)"`
-	if t := p.cur(); t.Kind == tWord && !t.Keyword {
-		sc.Errno = t.Text
+	errno := p.cur()
+	if errno.Kind == tWord && !errno.Keyword {
+		sc.Errno = errno.Text
 		p.advance()
 		more = `"(note)"`
 	}
 	if p.cur().is('(') {
 		sc.Note = p.parseNote()
 		more = ""
+	} else if sc.Errno != "" {
+		p.notePort(errno.Pos, noDialect, "errno %s has no \"(note)\" after it", sc.Errno)
 	}
 	p.expectEventEnd(more)
 	return sc
 }
 
 // parseNote reads the free text "( ... )" after a result: any tokens up to
-// the matching ')', which must be on the same line.
+// the matching ')', which must be on the same line. packetdrill takes only
+// plain words there, so anything else is noted for a warning.
 func (p *parser) parseNote() string {
 	open := p.advance()
 	depth := 1
+	var odd *token // the first token packetdrill would not take
+	n := 0         // the tokens inside
 	for {
 		t := p.cur()
 		if t.Kind == tEOF || t.Pos.Line != open.Pos.Line {
@@ -44,11 +50,27 @@ func (p *parser) parseNote() string {
 		case t.is('('):
 			depth++
 		case t.is(')'):
-			if depth--; depth == 0 {
-				return strings.TrimSpace(p.text(open.End, t.Off))
-			}
+			depth--
 		}
+		switch {
+		case depth == 0 && odd != nil:
+			p.notePort(odd.Pos, noDialect, "%s in a \"(note)\"", odd.describe())
+		case depth == 0 && n == 0:
+			p.notePort(open.Pos, noDialect, "empty \"(note)\"")
+		case odd == nil && !noteWord(t, n == 0):
+			odd = &t
+		}
+		if depth == 0 {
+			return strings.TrimSpace(p.text(open.End, t.Off))
+		}
+		n++
 	}
+}
+
+// noteWord reports whether t is a word packetdrill takes in a note: any
+// word but a keyword, or "flags" as the first word.
+func noteWord(t token, first bool) bool {
+	return t.Kind == tWord && (!t.Keyword || first && (t.Text == "flags" || t.Text == "Flags"))
 }
 
 // parseExprList parses "expr, expr, ..." up to the closing character,
@@ -152,13 +174,18 @@ func (p *parser) parseNamed() Expr {
 	t := p.advance()
 	switch {
 	case p.accept('='):
-		return &Assign{Pos: t.Pos, Name: t.Text, Value: p.parseExpr()}
+		return &Assign{Pos: t.Pos, Name: t.Text, Value: p.parseAssigned(t.Text)}
 	case p.cur().is('('):
 		p.advance()
 		args := p.parseExprList(')')
 		if p.accept('=') {
 			if len(args) != 1 {
 				p.errorf(t.Pos, "%s(...)= takes one index, not %d", t.Text, len(args))
+			}
+			if kind, ok := indexedFields[t.Text]; !ok {
+				p.notePort(t.Pos, noDialect, "%s(...)=", t.Text)
+			} else if kind != everyDialect {
+				p.notePort(t.Pos, kind, "%s(...)=", t.Text)
 			}
 			a := &Assign{Pos: t.Pos, Name: t.Text, Value: p.parseExpr()}
 			if len(args) > 0 {
@@ -168,11 +195,42 @@ func (p *parser) parseNamed() Expr {
 		}
 		c := &Call{Pos: t.Pos, Name: t.Text, Args: args}
 		p.checkCall(c)
+		p.notePortCall(c)
 		return c
 	case t.Keyword:
 		p.syntaxError(t, "expression")
 	}
 	return &Symbol{Pos: t.Pos, Name: t.Text}
+}
+
+// parseAssigned parses the value of "name=value", remembering name for
+// notePortCall.
+func (p *parser) parseAssigned(name string) Expr {
+	outer := p.assignTo
+	p.assignTo = name
+	defer func() { p.assignTo = outer }()
+	return p.parseExpr()
+}
+
+// indexedFields are the "name(index)=value" forms packetdrill has, in
+// msghdr (both) and in sf_hdtr for sendfile (nplab).
+var indexedFields = map[string]syntaxKind{
+	"msg_name": everyDialect, "msg_iov": everyDialect,
+	"sf_hdtr_headers": nplabOnly, "sf_hdtr_trailers": nplabOnly,
+}
+
+// notePortCall notes a call packetdrill does not take where it stands:
+// inet_addr and inet6_addr go anywhere, htons only after "sin_port=" (or
+// nplab's "sue_port="), and nplab's htonl after its ppid fields.
+func (p *parser) notePortCall(c *Call) {
+	switch {
+	case c.Name == "inet_addr" || c.Name == "inet6_addr":
+	case c.Name == "htons" && p.assignTo == "sin_port":
+	case c.Name == "htons" && p.assignTo == "sue_port" || c.Name == "htonl":
+		p.notePort(c.Pos, nplabOnly, "%s(...) here", c.Name)
+	default:
+		p.notePort(c.Pos, noDialect, "%s(...) here", c.Name)
+	}
 }
 
 // checkCall checks the arguments of inet_addr, inet6_addr and htons.

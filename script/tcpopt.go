@@ -49,6 +49,14 @@ func (p *parser) parseTCPOptions(pkt *Packet) {
 // its value the option is still returned, with the value as zero.
 func (p *parser) parseTCPOption(pkt *Packet) wire.Option {
 	t := p.cur()
+	if t.Kind == tWord && (t.Text == "AccECN0" || t.Text == "AccECN1") {
+		p.advance()
+		p.notePort(t.Pos, nplabMarker, "option %s", t.Text)
+		if t.Text == "AccECN0" {
+			return p.parseAccECNCounters(kindAccECN0, "ee0b", "eceb", "ee1b")
+		}
+		return p.parseAccECNCounters(kindAccECN1, "ee1b", "eceb", "ee0b")
+	}
 	if !t.Keyword {
 		if t.Kind == tWord {
 			p.errorf(t.Pos, "unknown TCP option %q", t.Text)
@@ -65,6 +73,11 @@ func (p *parser) parseTCPOption(pkt *Packet) wire.Option {
 	case "sackOK":
 		return wire.SACKPermitted{}
 	case "mss":
+		if v := p.cur(); v.Kind == tWord && symbolic(v.Text) {
+			p.advance()
+			pkt.Undefined = append(pkt.Undefined, &Symbol{Pos: v.Pos, Name: v.Text, Option: len(pkt.Options) + 1})
+			return wire.MSS(0)
+		}
 		return wire.MSS(p.uintNext(16, "mss"))
 	case "wscale":
 		v := p.cur()
@@ -81,6 +94,12 @@ func (p *parser) parseTCPOption(pkt *Packet) wire.Option {
 		p.expectKw("ecr")
 		return wire.Timestamps{Val: val, Ecr: uint32(p.uintNext(32, "TS ecr"))}
 	case "md5":
+		if v := p.cur(); v.Kind == tWord && v.Text == "valid" {
+			p.advance()
+			pkt.MD5Valid = true
+			p.notePort(v.Pos, nplabMarker, `"md5 valid"`)
+			return wire.Unknown{Type: wire.KindMD5, Data: make([]byte, maxMD5Len)}
+		}
 		digest := p.parseHexBlob(pkt, "md5 digest", maxMD5Len, true)
 		return wire.Unknown{Type: wire.KindMD5, Data: digest}
 	case "FO":
@@ -147,20 +166,25 @@ func (p *parser) parseHexBlob(pkt *Packet, what string, max int, required bool) 
 // parseAccECN parses "ECN e0b N ceb N e1b N" or "ECN e1b N ceb N e0b N";
 // each may stop early. The counters are 24-bit, written in order.
 func (p *parser) parseAccECN() wire.Option {
-	first := p.cur()
-	var kind wire.OptionKind
-	order := []string{"e0b", "ceb", "e1b"}
-	switch {
+	switch first := p.cur(); {
 	case first.isKw("e0b"):
-		kind = kindAccECN0
+		return p.parseAccECNCounters(kindAccECN0, "e0b", "ceb", "e1b")
 	case first.isKw("e1b"):
-		kind, order = kindAccECN1, []string{"e1b", "ceb", "e0b"}
+		return p.parseAccECNCounters(kindAccECN1, "e1b", "ceb", "e0b")
 	default:
 		p.syntaxError(first, `"e0b" or "e1b"`)
 	}
+	return nil
+}
+
+// parseAccECNCounters parses the "name N" counters of an AccECN option of
+// kind, in the order given (RFC 9768 section 3.2.3); each may stop early.
+// nplab writes the option "AccECN0 ee0b N eceb N ee1b N" and "AccECN1 ee1b
+// N eceb N ee0b N".
+func (p *parser) parseAccECNCounters(kind wire.OptionKind, order ...string) wire.Option {
 	var data []byte
 	for _, name := range order {
-		if !p.cur().isKw(name) {
+		if t := p.cur(); t.Kind != tWord || t.Text != name {
 			break
 		}
 		p.advance()

@@ -19,7 +19,10 @@ const lintUsage = `usage: tcpconform lint [-D SYM=val]... PATH...
 lint parses and checks packetdrill scripts without running them. A PATH
 that is a directory is searched for *.pkt files. Each problem prints as
 file:line:col: message; the last line counts the scripts that are ok and
-bad. The exit status is 0 when all are ok and 2 otherwise.
+bad. A construct that parses here but that the packetdrill the script is
+written for (google's, or nplab's fork) would reject prints as
+file:line:col: warning: message and does not make the script bad. The
+exit status is 0 when all are ok and 2 otherwise.
 `
 
 // defineFlags collects repeated -D SYM=val flags.
@@ -90,7 +93,12 @@ func cmdLint(args []string, stdout, stderr io.Writer) int {
 // lintFile parses one script and prints its problems; it reports whether
 // there were none.
 func lintFile(path string, opts script.ParseOptions, stdout, stderr io.Writer) bool {
-	_, err := script.ParseFile(path, opts)
+	f, err := script.ParseFile(path, opts)
+	if f != nil {
+		for _, w := range f.Warnings {
+			fmt.Fprintf(stdout, "%s: warning: %s\n", w.Pos, w.Msg)
+		}
+	}
 	if err == nil {
 		return true
 	}
