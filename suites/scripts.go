@@ -26,6 +26,10 @@ type ScriptOptions struct {
 	injector.ScriptOptions
 	// Defines are -D symbols for the parser.
 	Defines map[string]string
+	// LikeRunAll runs each script file as packetdrill's run_all.py does:
+	// in its variants (ipv4, ipv4-mapped-ipv6, ipv6, by the name rule;
+	// only IP when set), each with that variant's options and definitions.
+	LikeRunAll bool
 }
 
 // modes returns the IP modes a script runs in: the one asked for, else the
@@ -141,6 +145,14 @@ func LoadScriptCases(paths []string, o ScriptOptions) ([]*injector.Case, error) 
 	var out []*injector.Case
 	var errs []error
 	for _, p := range paths {
+		if o.LikeRunAll {
+			cs, err := runAllCases(p, o)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			out = append(out, cs...)
+			continue
+		}
 		f, err := script.ParseFile(p, script.ParseOptions{Defines: o.Defines})
 		if err != nil {
 			errs = append(errs, err)

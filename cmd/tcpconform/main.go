@@ -157,6 +157,8 @@ type runFlags struct {
 	tolUsecs                     int64
 	tolPct                       float64
 	defines                      defines
+	likeRunAll                   bool
+	options                      packetdrillOptions
 	outputs                      outputFlags
 }
 
@@ -173,12 +175,15 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&f.tolUsecs, "tolerance-usecs", -1, "timing tolerance of scripts in microseconds (default: the script's, else 4000)")
 	fs.Float64Var(&f.tolPct, "tolerance-percent", -1, "timing tolerance of scripts as a percentage of the gap (default: the script's, else 12.5)")
 	fs.Var(f.defines, "D", "define a script symbol, SYM=value (repeatable)")
+	fs.Var(&f.options, "O", "give scripts one of packetdrill's options, NAME[=VALUE], as on its command line: it wins over the script's own (repeatable)")
+	fs.BoolVar(&f.likeRunAll, "like-run-all", false, "run each script file as packetdrill's run_all.py does: in ipv4, ipv4-mapped-ipv6 and ipv6 (by its name rule; only -ip's when given), each with run_all.py's options and -D definitions for it")
 	f.outputs.register(fs)
 }
 
 // scriptOptions turns the flags into script options.
 func (f *runFlags) scriptOptions() (suites.ScriptOptions, error) {
-	o := suites.ScriptOptions{Defines: f.defines}
+	o := suites.ScriptOptions{Defines: f.defines, LikeRunAll: f.likeRunAll}
+	o.CommandLine = f.options
 	if f.ip != "" {
 		m, err := injector.ParseIPMode(f.ip)
 		if err != nil {

@@ -53,6 +53,31 @@ type pdCommandLine struct {
 	help         bool
 }
 
+// packetdrillOptions collects run's repeated -O NAME[=VALUE] flags: a
+// packetdrill option for every script, as on packetdrill's command line.
+type packetdrillOptions []*script.Option
+
+func (p *packetdrillOptions) String() string {
+	var s []string
+	for _, o := range *p {
+		s = append(s, o.Name+"="+o.Value)
+	}
+	return strings.Join(s, " ")
+}
+
+func (p *packetdrillOptions) Set(v string) error {
+	name, value, hasValue := strings.Cut(strings.TrimPrefix(v, "--"), "=")
+	if runnerOptions[name] {
+		return fmt.Errorf("--%s is an option of the drop-in's command line, not of a script run", name)
+	}
+	o, err := script.NewOption(script.Pos{File: "-O " + v}, name, value, hasValue)
+	if err != nil {
+		return err
+	}
+	*p = append(*p, o)
+	return nil
+}
+
 // runnerOptions are packetdrill options the command reads itself.
 var runnerOptions = map[string]bool{"define": true, "verbose": true, "debug": true, "dry_run": true}
 
