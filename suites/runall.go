@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/tcpconform/tcpconform/injector"
@@ -95,3 +96,29 @@ func runAllCases(path string, o ScriptOptions) ([]*injector.Case, error) {
 	}
 	return out, nil
 }
+
+// RunAllArgs is run_all.py's command line for a script in mode m, before
+// the script's name: the options, then the -D definitions.
+func RunAllArgs(m injector.IPMode) []string {
+	v := runAllVariants[m]
+	var args []string
+	for _, kv := range v.options {
+		a := "--" + kv[0]
+		if kv[1] != "" {
+			a += "=" + kv[1]
+		}
+		args = append(args, a)
+	}
+	keys := make([]string, 0, len(v.defines))
+	for k := range v.defines {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		args = append(args, "-D", k+"="+v.defines[k])
+	}
+	return args
+}
+
+// RunAllModes are the variants run_all.py runs the script at path in.
+func RunAllModes(path string) []injector.IPMode { return runAllModes(path) }
