@@ -139,6 +139,9 @@ type Result struct {
 	Log string
 	// Warnings are the mismatches the case let pass (T.WarnAt).
 	Warnings []string
+	// FirstFailure, for a case that was run again alone after failing,
+	// is the first run's message.
+	FirstFailure string
 	// Start is when the case's instance time began; Packets are what
 	// passed between the peer and the target, and States what the case read
 	// of the target's states, both stamped on the instance's clock; End is

@@ -157,7 +157,7 @@ type runFlags struct {
 	tolUsecs                     int64
 	tolPct                       float64
 	defines                      defines
-	likeRunAll                   bool
+	likeRunAll, confirm          bool
 	options                      packetdrillOptions
 	outputs                      outputFlags
 }
@@ -171,6 +171,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.verbose, "v", false, "print every packet sent and received, and each case's labels")
 	fs.BoolVar(&f.verbose, "verbose", false, "same as -v")
 	fs.IntVar(&f.parallel, "parallel", 1, "run this many cases at once")
+	fs.BoolVar(&f.confirm, "confirm", true, "run a case that failed once more, alone, after the others; the second run's verdict counts (a real clock's timing under load is the harness's, not the stack's)")
 	fs.StringVar(&f.ip, "ip", "", "IP version of scripts: 4, 6 or 4in6 (default: what the script says, else both 4 and 6)")
 	fs.Int64Var(&f.tolUsecs, "tolerance-usecs", -1, "timing tolerance of scripts in microseconds (default: the script's, else 4000)")
 	fs.Float64Var(&f.tolPct, "tolerance-percent", -1, "timing tolerance of scripts as a percentage of the gap (default: the script's, else 12.5)")
@@ -279,7 +280,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	counts := map[injector.Outcome]int{}
 	var results []injector.Result
 	prog := newProgress(stdout, len(cases))
-	for r := range runAll(ctx, tgt, cases, opts, f.parallel) {
+	all := runAll(ctx, tgt, cases, opts, f.parallel)
+	if f.confirm {
+		all = confirmAlone(ctx, tgt, all, opts)
+	}
+	for r := range all {
 		c := r.Case
 		counts[r.Outcome]++
 		results = append(results, r)
@@ -293,6 +298,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		if r.Outcome != injector.Passed && r.Message != "" {
 			fmt.Fprintln(stdout, indent(r.Message, "      "))
+		}
+		if r.FirstFailure != "" {
+			fmt.Fprintf(stdout, "      failed the first time, beside the other cases (this is the verdict run alone):\n%s\n", indent(r.FirstFailure, "        "))
 		}
 		if f.outputs.trace {
 			writeTrace(stdout, r)
@@ -356,6 +364,41 @@ func runAll(ctx context.Context, tgt targets.Target, cases []*injector.Case, o i
 		}()
 		for _, ch := range results {
 			if !yield(<-ch) {
+				return
+			}
+		}
+	}
+}
+
+// confirmAlone passes results through, but holds back each failure and,
+// once the others are done, runs its case again, alone, and yields that
+// run's result in its place. On a real clock a machine under load (other
+// cases of a -parallel run, other programs) can make a packet late; a
+// behaviour of the stack fails twice. The verdict is then the same run
+// serially or in parallel. On a virtual clock the second run repeats the
+// first.
+func confirmAlone(ctx context.Context, tgt targets.Target, results iter.Seq[injector.Result], o injector.RunOptions) iter.Seq[injector.Result] {
+	return func(yield func(injector.Result) bool) {
+		var failed []injector.Result
+		for r := range results {
+			if r.Outcome == injector.Failed && ctx.Err() == nil {
+				failed = append(failed, r)
+				continue
+			}
+			if !yield(r) {
+				return
+			}
+		}
+		for _, first := range failed {
+			r := first
+			if ctx.Err() == nil {
+				r = injector.Run(ctx, tgt, first.Case, o)
+				r.FirstFailure = first.Message
+				if r.Outcome == injector.Failed {
+					r.FirstFailure = "" // failed twice: the first run says nothing more
+				}
+			}
+			if !yield(r) {
 				return
 			}
 		}

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/tcpconform/tcpconform/injector"
 	"github.com/tcpconform/tcpconform/targets"
 )
 
@@ -154,15 +156,10 @@ func TestBuiltinOnLinux(t *testing.T) {
 	if err := tgt.Available(); err != nil {
 		t.Skipf("linux target unavailable: %v", err)
 	}
+	// The kernel runs on the real clock, beside whatever else the machine
+	// does: run runs a case that failed once more, alone (-confirm), and
+	// a behaviour of the kernel fails twice.
 	code, out, errs := runMain("run", "-target", "linux", "-parallel", "2", "-pcap-dir", t.TempDir())
-	if code == 1 {
-		// The kernel runs on the real clock, beside whatever else the
-		// machine does: a case that failed is run once more, alone, and
-		// must pass then. A behaviour of the kernel fails twice.
-		failed := failedCases(out)
-		t.Logf("%d cases failed on the first run; running them again:\n%s", len(failed), strings.Join(failed, "\n"))
-		code, out, errs = runMain("run", "-target", "linux", "-pcap-dir", t.TempDir(), "-run", exactly(failed))
-	}
 	if code != 0 || !strings.Contains(out, " passed, 0 failed, ") {
 		t.Errorf("exit %d\n%s\n%s", code, out, errs)
 	}
@@ -276,5 +273,36 @@ func TestRerunSelectsExactlyTheFailedCases(t *testing.T) {
 	code, got, _ := runMain("run", "-pcap-dir", t.TempDir(), "-run", exactly(failed))
 	if code != 0 || !strings.HasSuffix(got, "1 passed, 0 failed, 0 skipped\n") || !strings.Contains(got, failed[0]) {
 		t.Errorf("exit %d\n%s", code, got)
+	}
+}
+
+// A case that fails is run again alone after the others; a failure that
+// does not repeat becomes the second run's verdict and keeps the first
+// message, and one that repeats stays a failure.
+func TestFailuresAreConfirmedAlone(t *testing.T) {
+	tgt, err := targets.Lookup("netstack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := map[string]int{}
+	mk := func(name string, failures int) *injector.Case {
+		return &injector.Case{Name: name, Location: "x.go:1", Run: func(t *injector.T) {
+			runs[name]++
+			if runs[name] <= failures {
+				t.FailAt("x.go:2", "late by 6 ms")
+			}
+		}}
+	}
+	cases := []*injector.Case{mk("flaky", 1), mk("broken", 2), mk("fine", 0)}
+	var got []string
+	for r := range confirmAlone(context.Background(), tgt, runAll(context.Background(), tgt, cases, injector.RunOptions{}, 2), injector.RunOptions{}) {
+		got = append(got, fmt.Sprintf("%s %v %q", r.Case.Name, r.Outcome, r.FirstFailure))
+	}
+	want := []string{`fine PASS ""`, `flaky PASS "x.go:2: late by 6 ms"`, `broken FAIL ""`}
+	if !slices.Equal(got, want) {
+		t.Errorf("results %q, want %q", got, want)
+	}
+	if runs["flaky"] != 2 || runs["broken"] != 2 || runs["fine"] != 1 {
+		t.Errorf("runs %v", runs)
 	}
 }

@@ -232,6 +232,9 @@ type jsonCase struct {
 	ElapsedMS float64  `json:"elapsed_ms"`
 	Pcap      string   `json:"pcap,omitempty"`
 	Packets   int      `json:"packets"`
+	// FirstFailure is the message of a first run that failed, when the
+	// case was run again alone (run -confirm).
+	FirstFailure string `json:"first_failure,omitempty"`
 }
 
 func writeJSON(w io.Writer, target string, results []injector.Result) error {
@@ -242,7 +245,7 @@ func writeJSON(w io.Writer, target string, results []injector.Result) error {
 		rep.Cases = append(rep.Cases, jsonCase{
 			Name: c.FullName(), ID: c.ID, Family: c.Family.String(), Location: c.Location, Labels: c.Labels,
 			Outcome: r.Outcome.String(), Message: r.Message, ElapsedMS: float64(r.Elapsed.Microseconds()) / 1000,
-			Pcap: r.Pcap, Packets: len(r.Packets),
+			Pcap: r.Pcap, Packets: len(r.Packets), FirstFailure: r.FirstFailure,
 		})
 	}
 	enc := json.NewEncoder(w)
