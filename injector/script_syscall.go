@@ -259,6 +259,9 @@ func (r *scriptRun) intArg(e script.Expr) (int64, error) {
 		if n, ok := r.modeSymbol(v.Name); ok {
 			return n, nil
 		}
+		if e, ok := errnos[v.Name]; ok {
+			return int64(e), nil
+		}
 		return 0, &unknownSymbol{v.Name}
 	case *script.BinaryOp:
 		a, err := r.intArg(v.L)
@@ -310,24 +313,6 @@ func (r *scriptRun) fd(sc *script.Syscall, i int) int {
 		r.scriptError(sc.Args[i].Position(), "%v", err)
 	}
 	return fd
-}
-
-// realBuffer skips the script when the buffer argument is a NULL pointer:
-// the harness passes data, not addresses, so it cannot hand the target one.
-func (r *scriptRun) realBuffer(sc *script.Syscall) {
-	if len(sc.Args) < 2 {
-		return
-	}
-	switch b := sc.Args[1].(type) {
-	case *script.Int:
-		if b.Value == 0 {
-			r.skip(sc.Pos, "%s with a NULL buffer is not supported by tcpconform", sc.Name)
-		}
-	case *script.Symbol:
-		if b.Name == "NULL" {
-			r.skip(sc.Pos, "%s with a NULL buffer is not supported by tcpconform", sc.Name)
-		}
-	}
 }
 
 // flagsArg returns the flags argument i, or 0 when it is absent.
@@ -429,6 +414,9 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 		}}
 	case "connect":
 		fd := r.fd(sc, 0)
+		if family, ok := r.bareFamily(sc, 1); ok {
+			return r.connectFamily(sc, fd, family)
+		}
 		addr := r.sockAddr(r.p.LocalAddr(), r.connectPort)
 		// The connection under test is the one this socket opens; its
 		// port is learned from its SYN.
@@ -436,7 +424,9 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 		return preparedCall{exec: func(ctx context.Context) callResult { return result(0, so.Connect(ctx, fd, addr)) }}
 	case "read", "readv":
 		fd := r.fd(sc, 0)
-		r.realBuffer(sc)
+		if r.nullBuffer(sc) {
+			return r.nullIO(sc, fd, int(r.arg(sc, 2)), 0, netip.AddrPort{})
+		}
 		n := r.dataLen(sc)
 		return preparedCall{exec: func(ctx context.Context) callResult {
 			b, err := so.Read(ctx, fd, n)
@@ -444,8 +434,10 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 		}}
 	case "recv", "recvfrom":
 		fd := r.fd(sc, 0)
-		r.realBuffer(sc)
 		n, flags := int(r.arg(sc, 2)), r.flagsArg(sc, 3)
+		if r.nullBuffer(sc) {
+			return r.nullIO(sc, fd, n, flags, netip.AddrPort{})
+		}
 		if flags == 0 {
 			return preparedCall{exec: func(ctx context.Context) callResult {
 				b, err := so.Read(ctx, fd, n)
@@ -459,16 +451,23 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 		}}
 	case "write", "writev":
 		fd := r.fd(sc, 0)
-		r.realBuffer(sc)
+		if r.nullBuffer(sc) {
+			return r.nullIO(sc, fd, int(r.arg(sc, 2)), 0, netip.AddrPort{})
+		}
 		n := r.dataLen(sc)
 		return preparedCall{exec: func(ctx context.Context) callResult {
 			return result(so.Write(ctx, fd, make([]byte, n)))
 		}}
 	case "send", "sendto":
 		fd := r.fd(sc, 0)
-		r.realBuffer(sc)
 		n, flags := int(r.arg(sc, 2)), r.flagsArg(sc, 3)
+		if family, ok := r.bareFamily(sc, 4); ok && sc.Name == "sendto" {
+			return r.sendToFamily(sc, fd, n, flags, family)
+		}
 		to := r.fastOpen(fd, flags)
+		if r.nullBuffer(sc) {
+			return r.nullIO(sc, fd, n, flags, to)
+		}
 		if flags == 0 {
 			return preparedCall{exec: func(ctx context.Context) callResult {
 				return result(so.Write(ctx, fd, make([]byte, n)))
@@ -504,6 +503,14 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 		return r.sockopt(sc)
 	case "fcntl":
 		return r.fcntl(sc)
+	case "open":
+		return r.open(sc)
+	case "sendfile":
+		return r.sendfile(sc)
+	case "pipe":
+		return r.pipe(sc)
+	case "splice":
+		return r.splice(sc)
 	}
 	r.skip(sc.Pos, "system call %s is not supported by tcpconform yet", sc.Name)
 	return preparedCall{}
@@ -811,6 +818,9 @@ func (r *scriptRun) sendmsg(sc *script.Syscall) preparedCall {
 type wantCmsg struct {
 	level, typ int64
 	data       []byte
+	// stamp, when set, is the software timestamp an SCM_TIMESTAMPING
+	// message must carry, as script time (see scmTimestamp).
+	stamp *time.Duration
 }
 
 // cmsgData turns a script's cmsg_data into the bytes the kernel writes: an
@@ -904,7 +914,11 @@ func (r *scriptRun) recvmsg(sc *script.Syscall) preparedCall {
 							c.typ = v
 						}
 					case "cmsg_data":
-						c.data = r.cmsgData(sc, ca.Value)
+						if stamp, ok := r.scmTimestamp(sc, ca.Value); ok {
+							c.stamp = stamp
+						} else {
+							c.data = r.cmsgData(sc, ca.Value)
+						}
 					}
 				}
 				want = append(want, c)
@@ -928,6 +942,9 @@ func (r *scriptRun) recvmsg(sc *script.Syscall) preparedCall {
 			if int64(c.Level) != w.level || int64(c.Type) != w.typ {
 				return callResult{err: &valueMismatch{want: w.level<<16 | w.typ, got: int64(c.Level)<<16 | int64(c.Type),
 					what: fmt.Sprintf("control message %d level<<16|type", i)}}
+			}
+			if err := r.checkStamp(i, c.Data, w.stamp); err != nil {
+				return callResult{err: err}
 			}
 			if len(c.Data) < len(w.data) || !bytes.Equal(c.Data[:len(w.data)], w.data) {
 				return callResult{err: fmt.Errorf("%w: control message %d data %x, the script expects %x", errCmsgData, i, c.Data, w.data)}
