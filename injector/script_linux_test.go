@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/tcpconform/tcpconform/injector"
@@ -158,5 +159,23 @@ func TestLinuxTimestamping(t *testing.T) {
 		{name: "the -D symbols are those of the IP version", src: src("20000000"),
 			defines: map[string]string{"CMSG_LEVEL_IP": "SOL_IPV6", "CMSG_TYPE_RECVERR": "IPV6_RECVERR"}, outcome: injector.Failed,
 			message: `control message 1 level<<16\|type`},
+	})
+}
+
+// sendmsg hands the kernel each iovec as its own buffer: with MSG_ZEROCOPY
+// each becomes a page fragment, and a segment holds at most 17 of them, so
+// 18 one-byte iovecs leave as 17 bytes and 1 (one segment of 18 if they
+// were sent as one buffer).
+func TestLinuxSendmsgIovecs(t *testing.T) {
+	iov := "[" + strings.Repeat("{..., 1}, ", 17) + "{..., 1}]"
+	runLinuxCases(t, []linuxCase{
+		{name: "one fragment per iovec", src: `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_ZEROCOPY, [1], 4) = 0
++0 setsockopt(3, SOL_SOCKET, SO_SNDBUF, [2000000], 4) = 0
+` + linuxAccepted[strings.Index(linuxAccepted, "+0 bind"):] + `+0 sendmsg(4, {msg_name(...)=..., msg_iov(18)=` + iov + `, msg_flags=0}, MSG_ZEROCOPY) = 18
++0 > P. 1:18(17) ack 1
++0 < . 1:1(0) ack 18 win 257
++0 > P. 18:19(1) ack 1
+`, outcome: injector.Passed, message: "^$"},
 	})
 }

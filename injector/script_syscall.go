@@ -357,11 +357,20 @@ func (r *scriptRun) fastOpen(fd int, flags int64) netip.AddrPort {
 
 // iovLen sums the lengths of an iovec array: [{..., 1000}, {..., 500}].
 func (r *scriptRun) iovLen(sc *script.Syscall, e script.Expr) int {
+	n := 0
+	for _, l := range r.iovLens(sc, e) {
+		n += l
+	}
+	return n
+}
+
+// iovLens returns the length of each iovec of an array.
+func (r *scriptRun) iovLens(sc *script.Syscall, e script.Expr) []int {
 	arr, ok := e.(*script.Array)
 	if !ok {
 		r.scriptError(e.Position(), "%s wants an iovec array", sc.Name)
 	}
-	n := 0
+	var lens []int
 	for _, el := range arr.Elems {
 		st, ok := el.(*script.Struct)
 		if !ok || len(st.Fields) != 2 {
@@ -371,9 +380,9 @@ func (r *scriptRun) iovLen(sc *script.Syscall, e script.Expr) int {
 		if err != nil {
 			r.scriptError(st.Fields[1].Position(), "iovec length: %v", err)
 		}
-		n += int(l)
+		lens = append(lens, int(l))
 	}
-	return n
+	return lens
 }
 
 func result(n int, err error) callResult { return callResult{ret: int64(n), err: err} }
@@ -797,7 +806,7 @@ func (r *scriptRun) sendmsg(sc *script.Syscall) preparedCall {
 	if !ok {
 		r.scriptError(sc.Args[1].Position(), "sendmsg wants a msghdr {...}")
 	}
-	n := 0
+	var lens []int
 	for _, fe := range msg.Fields {
 		as, ok := fe.(*script.Assign)
 		if !ok {
@@ -805,12 +814,27 @@ func (r *scriptRun) sendmsg(sc *script.Syscall) preparedCall {
 		}
 		switch as.Name {
 		case "msg_iov":
-			n = r.iovLen(sc, as.Value)
+			lens = r.iovLens(sc, as.Value)
 		case "msg_control":
 			r.skip(sc.Pos, "sendmsg with control messages is not supported by tcpconform")
 		}
 	}
 	flags := r.flagsArg(sc, 2)
+	if iv, ok := r.p.Sockets().(targets.Iovecs); ok && flags&syscall.MSG_FASTOPEN == 0 {
+		// Each iovec its own buffer, as the kernel sees them: with
+		// MSG_ZEROCOPY each becomes a page fragment of its own.
+		return preparedCall{exec: func(ctx context.Context) callResult {
+			iov := make([][]byte, len(lens))
+			for i, l := range lens {
+				iov[i] = make([]byte, l)
+			}
+			return result(iv.SendMsg(ctx, fd, iov, int(flags)))
+		}}
+	}
+	n := 0
+	for _, l := range lens {
+		n += l
+	}
 	to := r.fastOpen(fd, flags)
 	fio := r.flagged(sc, 2)
 	return preparedCall{exec: func(ctx context.Context) callResult {

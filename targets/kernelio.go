@@ -51,3 +51,13 @@ type Pipes interface {
 	// non-nil offset is where to read or write that side, and is advanced.
 	Splice(ctx context.Context, in int, inOff *int64, out int, outOff *int64, n, flags int) (int, error)
 }
+
+// Iovecs is implemented by instances whose sendmsg takes the iovecs as
+// separate buffers, as the kernel sees them: with MSG_ZEROCOPY each becomes
+// a page fragment of its own, so the split of the data into segments
+// depends on them.
+type Iovecs interface {
+	// SendMsg sends the buffers of iov in order with flags, on a connected
+	// socket; a blocking call takes them all.
+	SendMsg(ctx context.Context, fd int, iov [][]byte, flags int) (int, error)
+}

@@ -291,3 +291,60 @@ func recvmsg(fd int, p, oob []byte, flags int) (n, oobn, recvflags int, err erro
 	}
 	return int(r), int(msg.Controllen), int(msg.Flags), nil
 }
+
+var _ targets.Iovecs = sockets{}
+
+// SendMsg implements targets.Iovecs. What a blocking call could not send
+// at once goes as one buffer, as the kernel's blocking sendmsg would go on
+// with the rest of the iovecs.
+func (k sockets) SendMsg(ctx context.Context, fd int, iov [][]byte, flags int) (int, error) {
+	so, done, err := k.enter(fd)
+	if err != nil {
+		return 0, err
+	}
+	blocking := !so.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0
+	spaced := apart(iov)
+	var n int
+	err = retry(ctx, k.in.stop, blocking, fd, unix.POLLOUT, func() error {
+		var err error
+		n, err = unix.SendmsgBuffers(fd, spaced, nil, nil, flags|unix.MSG_DONTWAIT)
+		return err
+	})
+	done()
+	if err != nil {
+		return 0, err
+	}
+	var rest []byte
+	for _, b := range iov {
+		rest = append(rest, b...)
+	}
+	if !blocking || n == len(rest) {
+		return n, nil
+	}
+	m, err := k.SendTo(ctx, fd, rest[n:], flags, netip.AddrPort{})
+	if m > 0 || err == nil {
+		return n + m, nil
+	}
+	return n, nil
+}
+
+// apart copies the buffers of iov into one array with a gap after each, so
+// that no two are adjacent in memory: the kernel merges adjacent zerocopy
+// buffers into one page fragment, where separately allocated ones (as
+// packetdrill's are) stay apart.
+func apart(iov [][]byte) [][]byte {
+	const gap = 64
+	size := 0
+	for _, b := range iov {
+		size += len(b) + gap
+	}
+	backing := make([]byte, size)
+	out := make([][]byte, len(iov))
+	off := 0
+	for i, b := range iov {
+		out[i] = backing[off : off+len(b) : off+len(b)]
+		copy(out[i], b)
+		off += len(b) + gap
+	}
+	return out
+}
