@@ -179,3 +179,19 @@ func TestLinuxSendmsgIovecs(t *testing.T) {
 `, outcome: injector.Passed, message: "^$"},
 	})
 }
+
+// Option values other than integers: getsockopt compares a string value
+// and its length, and setsockopt takes a struct linger.
+func TestLinuxSockoptForms(t *testing.T) {
+	cong := linuxAccepted + `+0 setsockopt(4, SOL_TCP, TCP_CONGESTION, "reno", 4) = 0
++0 getsockopt(4, SOL_TCP, TCP_CONGESTION, "reno", [4]) = 0
+`
+	linger := linuxAccepted + "+0 setsockopt(4, SOL_SOCKET, SO_LINGER, {onoff=1, linger=0}, 8) = 0\n+0 close(4) = 0\n+0 > R. 1:1(0) ack 1\n"
+	runLinuxCases(t, []linuxCase{
+		{name: "getsockopt string", src: cong, outcome: injector.Passed, message: "^$"},
+		{name: "a different string fails", src: strings.Replace(cong, `"reno", [4]`, `"cubi", [4]`, 1), outcome: injector.Failed,
+			message: `^t.pkt:10: getsockopt\(.*\) returned option value mismatch: value "reno", the script expects "cubi"`},
+		{name: "linger {1, 0} resets on close", src: linger, outcome: injector.Passed, message: "^$"},
+		{name: "linger {0, 0} does not", src: strings.Replace(linger, "onoff=1", "onoff=0", 1), outcome: injector.Failed, message: `^t.pkt:11: `},
+	})
+}

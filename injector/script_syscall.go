@@ -97,7 +97,7 @@ func (r *scriptRun) settle(sc *script.Syscall, pc preparedCall, res callResult) 
 	case res.err == nil:
 	case errors.As(res.err, &vm):
 		r.failAt(sc.Pos, "%s returned %v", callText(sc), vm)
-	case errors.Is(res.err, errCmsgData):
+	case errors.Is(res.err, errCmsgData), errors.Is(res.err, errSockoptValue):
 		r.failAt(sc.Pos, "%s returned %v", callText(sc), res.err)
 	case isErrno:
 		res.ret = -1
@@ -538,6 +538,12 @@ func (r *scriptRun) sockopt(sc *script.Syscall) preparedCall {
 	}
 	if str, ok := sc.Args[3].(*script.String); ok && sc.Name == "setsockopt" {
 		return r.setsockoptBytes(sc, fd, level, name, str)
+	}
+	if str, ok := sc.Args[3].(*script.String); ok {
+		return r.getsockoptBytes(sc, fd, level, name, str)
+	}
+	if st, ok := sc.Args[3].(*script.Struct); ok && sc.Name == "setsockopt" {
+		return r.setsockoptLinger(sc, fd, level, name, st)
 	}
 	val, err := r.intArg(sc.Args[3])
 	if err != nil {

@@ -61,3 +61,10 @@ type Iovecs interface {
 	// socket; a blocking call takes them all.
 	SendMsg(ctx context.Context, fd int, iov [][]byte, flags int) (int, error)
 }
+
+// RawGetsockopts is implemented by instances that read options whose value
+// is a byte string (TCP_CONGESTION).
+type RawGetsockopts interface {
+	// GetsockoptBytes reads up to n bytes of the option's value.
+	GetsockoptBytes(fd, level, name, n int) ([]byte, error)
+}

@@ -348,3 +348,23 @@ func apart(iov [][]byte) [][]byte {
 	}
 	return out
 }
+
+var _ targets.RawGetsockopts = sockets{}
+
+// GetsockoptBytes implements targets.RawGetsockopts.
+func (k sockets) GetsockoptBytes(fd, level, name, n int) ([]byte, error) {
+	if _, err := k.get(fd); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, n)
+	l := uint32(n)
+	var p unsafe.Pointer
+	if n > 0 {
+		p = unsafe.Pointer(&buf[0])
+	}
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(name), uintptr(p), uintptr(unsafe.Pointer(&l)), 0)
+	if e != 0 {
+		return nil, e
+	}
+	return buf[:l], nil
+}
