@@ -130,8 +130,8 @@ func (k sockets) SendToFamily(ctx context.Context, fd int, b []byte, flags, fami
 	return k.sendRaw(ctx, fd, buf, len(b), flags, &sa, salen)
 }
 
-// Open implements targets.Files. The file is opened non-blocking, as every
-// descriptor of the instance is; a regular file reads the same either way.
+// Open implements targets.Files. The flags are the script's: O_NONBLOCK
+// changes nothing for a regular file, which never makes a call wait.
 func (k sockets) Open(path string, flags, mode int) (int, error) {
 	fd, err := unix.Open(path, flags|unix.O_CLOEXEC, uint32(mode))
 	if err != nil {
