@@ -169,6 +169,9 @@ type scriptRun struct {
 
 	blocking *pendingCall
 
+	// codeVars are the names the script's code blocks assigned.
+	codeVars map[string]any
+
 	// notes are what shell commands printed, shown with any failure.
 	notes []string
 

@@ -43,7 +43,8 @@ var tcpiName = regexp.MustCompile(`\btcpi_[a-z_0-9]+\b`)
 // code evaluates a "%{ }%" block. packetdrill runs Python over a TCP_INFO
 // snapshot; here the block's assert statements are evaluated as expressions
 // (expr-lang) over the target's TCP_INFO fields for the socket under test,
-// at the block's time. print() statements are ignored; any other statement
+// at the block's time. Assignments ("NAME = value") define names for this
+// and later blocks; print() statements are ignored; any other statement
 // skips the script.
 func (r *scriptRun) code(c *script.Code) {
 	ti, ok := r.instance().(targets.TCPInfo)
@@ -64,27 +65,38 @@ func (r *scriptRun) code(c *script.Code) {
 	for k, v := range info {
 		env[k] = v
 	}
+	for k, v := range r.codeVars {
+		env[k] = v
+	}
 	for _, stmt := range statements(c.Text) {
-		switch {
+		var cond, name string
+		switch m := assignment.FindStringSubmatch(stmt); {
 		case strings.HasPrefix(stmt, "print(") || strings.HasPrefix(stmt, "print "):
 			continue
-		case !strings.HasPrefix(stmt, "assert "):
-			r.skip(c.Pos, "code statement %q is not supported: only assert and print are", stmt)
+		case m != nil:
+			name, cond = m[1], m[2]
+		case strings.HasPrefix(stmt, "assert "):
+			cond, _ = splitTopLevelComma(strings.TrimPrefix(stmt, "assert "))
+		default:
+			r.skip(c.Pos, "code statement %q is not supported: only assert, print and assignments are", stmt)
 		}
-		cond, _ := splitTopLevelComma(strings.TrimPrefix(stmt, "assert "))
 		if strings.Contains(cond, "//") {
 			r.skip(c.Pos, "code %q uses Python's floor division, which is not supported", cond)
 		}
 		var missing []string
-		for _, name := range tcpiName.FindAllString(cond, -1) {
-			if _, ok := info[name]; !ok {
-				missing = append(missing, name)
+		for _, field := range tcpiName.FindAllString(cond, -1) {
+			if _, ok := info[field]; !ok {
+				missing = append(missing, field)
 			}
 		}
 		if len(missing) > 0 {
 			r.skip(c.Pos, "target %s does not report %s", r.t.target, strings.Join(missing, ", "))
 		}
-		prog, err := expr.Compile(toExpr(cond), expr.Env(env), expr.AsBool())
+		opts := []expr.Option{expr.Env(env)}
+		if name == "" {
+			opts = append(opts, expr.AsBool())
+		}
+		prog, err := expr.Compile(toExpr(cond), opts...)
 		if err != nil {
 			// Python the expression language does not share.
 			r.skip(c.Pos, "code %q cannot be evaluated: %v", cond, firstLine(err.Error()))
@@ -93,11 +105,24 @@ func (r *scriptRun) code(c *script.Code) {
 		if err != nil {
 			r.scriptError(c.Pos, "code %q: %v", cond, err)
 		}
+		if name != "" {
+			// A name the script assigns holds for the rest of the
+			// script, as packetdrill runs all blocks as one program.
+			env[name] = out
+			if r.codeVars == nil {
+				r.codeVars = map[string]any{}
+			}
+			r.codeVars[name] = out
+			continue
+		}
 		if !out.(bool) {
 			r.failAt(c.Pos, "assertion failed: %s%s", cond, values(cond, info))
 		}
 	}
 }
+
+// assignment matches a Python assignment statement, "NAME = value".
+var assignment = regexp.MustCompile(`^([A-Za-z_][A-Za-z_0-9]*)\s*=\s*([^=].*)$`)
 
 // statements splits a code block into Python statements: at newlines and
 // semicolons outside brackets and strings, with "#" comments dropped and

@@ -97,7 +97,7 @@ func (r *scriptRun) settle(sc *script.Syscall, pc preparedCall, res callResult) 
 	case res.err == nil:
 	case errors.As(res.err, &vm):
 		r.failAt(sc.Pos, "%s returned %v", callText(sc), vm)
-	case errors.Is(res.err, errCmsgData):
+	case errors.Is(res.err, errCmsgData), errors.Is(res.err, errSockoptValue):
 		r.failAt(sc.Pos, "%s returned %v", callText(sc), res.err)
 	case isErrno:
 		res.ret = -1
@@ -259,6 +259,9 @@ func (r *scriptRun) intArg(e script.Expr) (int64, error) {
 		if n, ok := r.modeSymbol(v.Name); ok {
 			return n, nil
 		}
+		if e, ok := errnos[v.Name]; ok {
+			return int64(e), nil
+		}
 		return 0, &unknownSymbol{v.Name}
 	case *script.BinaryOp:
 		a, err := r.intArg(v.L)
@@ -312,24 +315,6 @@ func (r *scriptRun) fd(sc *script.Syscall, i int) int {
 	return fd
 }
 
-// realBuffer skips the script when the buffer argument is a NULL pointer:
-// the harness passes data, not addresses, so it cannot hand the target one.
-func (r *scriptRun) realBuffer(sc *script.Syscall) {
-	if len(sc.Args) < 2 {
-		return
-	}
-	switch b := sc.Args[1].(type) {
-	case *script.Int:
-		if b.Value == 0 {
-			r.skip(sc.Pos, "%s with a NULL buffer is not supported by tcpconform", sc.Name)
-		}
-	case *script.Symbol:
-		if b.Name == "NULL" {
-			r.skip(sc.Pos, "%s with a NULL buffer is not supported by tcpconform", sc.Name)
-		}
-	}
-}
-
 // flagsArg returns the flags argument i, or 0 when it is absent.
 func (r *scriptRun) flagsArg(sc *script.Syscall, i int) int64 {
 	if i >= len(sc.Args) {
@@ -372,11 +357,20 @@ func (r *scriptRun) fastOpen(fd int, flags int64) netip.AddrPort {
 
 // iovLen sums the lengths of an iovec array: [{..., 1000}, {..., 500}].
 func (r *scriptRun) iovLen(sc *script.Syscall, e script.Expr) int {
+	n := 0
+	for _, l := range r.iovLens(sc, e) {
+		n += l
+	}
+	return n
+}
+
+// iovLens returns the length of each iovec of an array.
+func (r *scriptRun) iovLens(sc *script.Syscall, e script.Expr) []int {
 	arr, ok := e.(*script.Array)
 	if !ok {
 		r.scriptError(e.Position(), "%s wants an iovec array", sc.Name)
 	}
-	n := 0
+	var lens []int
 	for _, el := range arr.Elems {
 		st, ok := el.(*script.Struct)
 		if !ok || len(st.Fields) != 2 {
@@ -386,9 +380,9 @@ func (r *scriptRun) iovLen(sc *script.Syscall, e script.Expr) int {
 		if err != nil {
 			r.scriptError(st.Fields[1].Position(), "iovec length: %v", err)
 		}
-		n += int(l)
+		lens = append(lens, int(l))
 	}
-	return n
+	return lens
 }
 
 func result(n int, err error) callResult { return callResult{ret: int64(n), err: err} }
@@ -429,6 +423,9 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 		}}
 	case "connect":
 		fd := r.fd(sc, 0)
+		if family, ok := r.bareFamily(sc, 1); ok {
+			return r.connectFamily(sc, fd, family)
+		}
 		addr := r.sockAddr(r.p.LocalAddr(), r.connectPort)
 		// The connection under test is the one this socket opens; its
 		// port is learned from its SYN.
@@ -436,7 +433,9 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 		return preparedCall{exec: func(ctx context.Context) callResult { return result(0, so.Connect(ctx, fd, addr)) }}
 	case "read", "readv":
 		fd := r.fd(sc, 0)
-		r.realBuffer(sc)
+		if r.nullBuffer(sc) {
+			return r.nullIO(sc, fd, int(r.arg(sc, 2)), 0, netip.AddrPort{})
+		}
 		n := r.dataLen(sc)
 		return preparedCall{exec: func(ctx context.Context) callResult {
 			b, err := so.Read(ctx, fd, n)
@@ -444,8 +443,10 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 		}}
 	case "recv", "recvfrom":
 		fd := r.fd(sc, 0)
-		r.realBuffer(sc)
 		n, flags := int(r.arg(sc, 2)), r.flagsArg(sc, 3)
+		if r.nullBuffer(sc) {
+			return r.nullIO(sc, fd, n, flags, netip.AddrPort{})
+		}
 		if flags == 0 {
 			return preparedCall{exec: func(ctx context.Context) callResult {
 				b, err := so.Read(ctx, fd, n)
@@ -459,16 +460,23 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 		}}
 	case "write", "writev":
 		fd := r.fd(sc, 0)
-		r.realBuffer(sc)
+		if r.nullBuffer(sc) {
+			return r.nullIO(sc, fd, int(r.arg(sc, 2)), 0, netip.AddrPort{})
+		}
 		n := r.dataLen(sc)
 		return preparedCall{exec: func(ctx context.Context) callResult {
 			return result(so.Write(ctx, fd, make([]byte, n)))
 		}}
 	case "send", "sendto":
 		fd := r.fd(sc, 0)
-		r.realBuffer(sc)
 		n, flags := int(r.arg(sc, 2)), r.flagsArg(sc, 3)
+		if family, ok := r.bareFamily(sc, 4); ok && sc.Name == "sendto" {
+			return r.sendToFamily(sc, fd, n, flags, family)
+		}
 		to := r.fastOpen(fd, flags)
+		if r.nullBuffer(sc) {
+			return r.nullIO(sc, fd, n, flags, to)
+		}
 		if flags == 0 {
 			return preparedCall{exec: func(ctx context.Context) callResult {
 				return result(so.Write(ctx, fd, make([]byte, n)))
@@ -504,6 +512,18 @@ func (r *scriptRun) prepare(sc *script.Syscall) preparedCall {
 		return r.sockopt(sc)
 	case "fcntl":
 		return r.fcntl(sc)
+	case "open":
+		return r.open(sc)
+	case "sendfile":
+		return r.sendfile(sc)
+	case "pipe":
+		return r.pipe(sc)
+	case "splice":
+		return r.splice(sc)
+	case "cap_set":
+		r.skip(sc.Pos, "cap_set is not supported by tcpconform: the calls run in the harness's own process, whose capabilities it would change")
+	case "psp_rx_assoc", "psp_tx_assoc":
+		r.skip(sc.Pos, "%s (PSP encryption) is not supported by tcpconform", sc.Name)
 	}
 	r.skip(sc.Pos, "system call %s is not supported by tcpconform yet", sc.Name)
 	return preparedCall{}
@@ -518,6 +538,12 @@ func (r *scriptRun) sockopt(sc *script.Syscall) preparedCall {
 	}
 	if str, ok := sc.Args[3].(*script.String); ok && sc.Name == "setsockopt" {
 		return r.setsockoptBytes(sc, fd, level, name, str)
+	}
+	if str, ok := sc.Args[3].(*script.String); ok {
+		return r.getsockoptBytes(sc, fd, level, name, str)
+	}
+	if st, ok := sc.Args[3].(*script.Struct); ok && sc.Name == "setsockopt" {
+		return r.setsockoptLinger(sc, fd, level, name, st)
 	}
 	val, err := r.intArg(sc.Args[3])
 	if err != nil {
@@ -786,7 +812,7 @@ func (r *scriptRun) sendmsg(sc *script.Syscall) preparedCall {
 	if !ok {
 		r.scriptError(sc.Args[1].Position(), "sendmsg wants a msghdr {...}")
 	}
-	n := 0
+	var lens []int
 	for _, fe := range msg.Fields {
 		as, ok := fe.(*script.Assign)
 		if !ok {
@@ -794,12 +820,27 @@ func (r *scriptRun) sendmsg(sc *script.Syscall) preparedCall {
 		}
 		switch as.Name {
 		case "msg_iov":
-			n = r.iovLen(sc, as.Value)
+			lens = r.iovLens(sc, as.Value)
 		case "msg_control":
 			r.skip(sc.Pos, "sendmsg with control messages is not supported by tcpconform")
 		}
 	}
 	flags := r.flagsArg(sc, 2)
+	if iv, ok := r.p.Sockets().(targets.Iovecs); ok && flags&syscall.MSG_FASTOPEN == 0 {
+		// Each iovec its own buffer, as the kernel sees them: with
+		// MSG_ZEROCOPY each becomes a page fragment of its own.
+		return preparedCall{exec: func(ctx context.Context) callResult {
+			iov := make([][]byte, len(lens))
+			for i, l := range lens {
+				iov[i] = make([]byte, l)
+			}
+			return result(iv.SendMsg(ctx, fd, iov, int(flags)))
+		}}
+	}
+	n := 0
+	for _, l := range lens {
+		n += l
+	}
 	to := r.fastOpen(fd, flags)
 	fio := r.flagged(sc, 2)
 	return preparedCall{exec: func(ctx context.Context) callResult {
@@ -811,6 +852,9 @@ func (r *scriptRun) sendmsg(sc *script.Syscall) preparedCall {
 type wantCmsg struct {
 	level, typ int64
 	data       []byte
+	// stamp, when set, is the software timestamp an SCM_TIMESTAMPING
+	// message must carry, as script time (see scmTimestamp).
+	stamp *time.Duration
 }
 
 // cmsgData turns a script's cmsg_data into the bytes the kernel writes: an
@@ -904,7 +948,11 @@ func (r *scriptRun) recvmsg(sc *script.Syscall) preparedCall {
 							c.typ = v
 						}
 					case "cmsg_data":
-						c.data = r.cmsgData(sc, ca.Value)
+						if stamp, ok := r.scmTimestamp(sc, ca.Value); ok {
+							c.stamp = stamp
+						} else {
+							c.data = r.cmsgData(sc, ca.Value)
+						}
 					}
 				}
 				want = append(want, c)
@@ -928,6 +976,9 @@ func (r *scriptRun) recvmsg(sc *script.Syscall) preparedCall {
 			if int64(c.Level) != w.level || int64(c.Type) != w.typ {
 				return callResult{err: &valueMismatch{want: w.level<<16 | w.typ, got: int64(c.Level)<<16 | int64(c.Type),
 					what: fmt.Sprintf("control message %d level<<16|type", i)}}
+			}
+			if err := r.checkStamp(i, c.Data, w.stamp); err != nil {
+				return callResult{err: err}
 			}
 			if len(c.Data) < len(w.data) || !bytes.Equal(c.Data[:len(w.data)], w.data) {
 				return callResult{err: fmt.Errorf("%w: control message %d data %x, the script expects %x", errCmsgData, i, c.Data, w.data)}

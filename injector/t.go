@@ -276,14 +276,20 @@ func errnoName(e syscall.Errno) string {
 	return e.Error()
 }
 
-var errnoNames = map[syscall.Errno]string{
-	syscall.EAGAIN: "EAGAIN", syscall.EINPROGRESS: "EINPROGRESS", syscall.ECONNREFUSED: "ECONNREFUSED",
-	syscall.ECONNRESET: "ECONNRESET", syscall.EPIPE: "EPIPE", syscall.ENOTCONN: "ENOTCONN",
-	syscall.EINVAL: "EINVAL", syscall.EADDRINUSE: "EADDRINUSE", syscall.ETIMEDOUT: "ETIMEDOUT",
-	syscall.EBADF: "EBADF", syscall.EALREADY: "EALREADY", syscall.EISCONN: "EISCONN",
-	syscall.ENOPROTOOPT: "ENOPROTOOPT", syscall.EADDRNOTAVAIL: "EADDRNOTAVAIL",
-	syscall.ECONNABORTED: "ECONNABORTED", syscall.ENETUNREACH: "ENETUNREACH",
-}
+// errnoNames spells errnos by name: errnos turned round, with the usual
+// name of each value that has two.
+var errnoNames = func() map[syscall.Errno]string {
+	names := make(map[syscall.Errno]string, len(errnos))
+	for name, e := range errnos {
+		if old, dup := names[e]; !dup || preferredErrnoName[name] || !preferredErrnoName[old] && name < old {
+			names[e] = name
+		}
+	}
+	return names
+}()
+
+// preferredErrnoName marks the name that spells a value with two names.
+var preferredErrnoName = map[string]bool{"EAGAIN": true, "EDEADLK": true}
 
 // ErrnoName returns the symbolic name of an errno ("EAGAIN").
 func ErrnoName(e syscall.Errno) string { return errnoName(e) }

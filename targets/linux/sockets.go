@@ -180,13 +180,19 @@ func (k sockets) Accept(ctx context.Context, fd int) (int, netip.AddrPort, error
 
 // Connect implements targets.Sockets.
 func (k sockets) Connect(ctx context.Context, fd int, addr netip.AddrPort) error {
+	return k.connect(ctx, fd, func() error { return unix.Connect(fd, sockaddr(addr)) })
+}
+
+// connect makes a connect call on fd, and on a blocking socket waits for
+// the handshake it starts.
+func (k sockets) connect(ctx context.Context, fd int, call func() error) error {
 	so, done, err := k.enter(fd)
 	if err != nil {
 		return err
 	}
 	defer done()
 
-	err = unix.Connect(fd, sockaddr(addr))
+	err = call()
 	if err != unix.EINPROGRESS || so.nonblock.Load() {
 		return err
 	}
@@ -439,7 +445,7 @@ func (k sockets) RecvMsg(ctx context.Context, fd int, n int, flags int) (int, in
 	var got, oobn, msgFlags int
 	err = retry(ctx, k.in.stop, blocking, fd, unix.POLLIN, func() error {
 		var err error
-		got, oobn, msgFlags, _, err = unix.Recvmsg(fd, buf, oob, flags|unix.MSG_DONTWAIT)
+		got, oobn, msgFlags, err = recvmsg(fd, buf, oob, flags|unix.MSG_DONTWAIT)
 		return err
 	})
 	if err != nil {
