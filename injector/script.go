@@ -191,6 +191,8 @@ type flow struct {
 	// The target's ISN, live and as the script names it.
 	liveLocalISN, scriptLocalISN uint32
 	localKnown                   bool
+
+	labels flowLabels
 }
 
 func newScriptRun(t *T, f *script.File, o ScriptOptions, mode IPMode) *scriptRun {

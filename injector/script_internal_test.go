@@ -1,10 +1,13 @@
 package injector
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/tcpconform/tcpconform/wire"
 )
 
 func TestReadSettings(t *testing.T) {
@@ -84,5 +87,35 @@ func TestCodeStatements(t *testing.T) {
 func TestAceFlags(t *testing.T) {
 	if aceFlags(-1) != 0 || aceFlags(5) != aceFlags(4)|aceFlags(1) || aceFlags(7).String() != "EWe" {
 		t.Errorf("ACE 5 = %v, ACE 7 = %v", aceFlags(5), aceFlags(7))
+	}
+}
+
+// A flow label the script writes is a name for the stack's label: the same
+// name must keep the same label, a new name must bring a new one.
+func TestFlowLabels(t *testing.T) {
+	six := func(label uint32) wire.Segment {
+		return wire.Segment{IP: wire.IP{Src: netip.MustParseAddr("2001:db8::1"), FlowLabel: label}}
+	}
+	u := func(v uint32) *uint32 { return &v }
+	var m flowLabels
+	steps := []struct {
+		want *uint32
+		live wire.Segment
+		msg  string
+	}{
+		{nil, six(0x5), ""},
+		{u(1), six(0), "flow label: the script expects one, and the packet carries none"},
+		{u(1), six(0xabc), ""},
+		{u(1), six(0xabc), ""},
+		{u(1), six(0xdef), "flow label: want the same label as before (0xabc), got 0xdef"},
+		{u(2), six(0xabc), "flow label: want a new label, got the one before (0xabc)"},
+		{u(2), six(0x123), ""},
+		{u(2), six(0x123), ""},
+		{u(3), wire.Segment{IP: wire.IP{Src: netip.MustParseAddr("192.0.2.1")}}, ""},
+	}
+	for i, s := range steps {
+		if got := m.check(s.want, s.live); got != s.msg {
+			t.Errorf("step %d: %q, want %q", i, got, s.msg)
+		}
 	}
 }

@@ -60,6 +60,36 @@ func (m *tsMap) toLive(scriptEcr uint32) (uint32, bool) {
 	return m.byScript[best] + (scriptEcr - best), true
 }
 
+// flowLabels relates the IPv6 flow labels a script writes on outbound
+// packets to the live ones. A label is the stack's choice (RFC 6437), so the
+// script's value is a name: the same name must stay the same live label,
+// and a new name must be a new label (packetdrill's rule).
+type flowLabels struct {
+	script, live uint32
+}
+
+// check compares an outbound packet's live flow label with the script's,
+// when it writes one, and returns what is wrong.
+func (m *flowLabels) check(want *uint32, live wire.Segment) string {
+	if want == nil || *want == 0 || !live.IP.Is6() {
+		return ""
+	}
+	got := live.IP.FlowLabel
+	switch {
+	case got == 0:
+		return "flow label: the script expects one, and the packet carries none"
+	case m.script == 0:
+		m.script, m.live = *want, got
+	case *want == m.script && got != m.live:
+		return fmt.Sprintf("flow label: want the same label as before (%#x), got %#x", m.live, got)
+	case *want != m.script && got == m.live:
+		return fmt.Sprintf("flow label: want a new label, got the one before (%#x)", got)
+	case *want != m.script:
+		m.script, m.live = *want, got
+	}
+	return ""
+}
+
 // aceFlags turns an AccECN ACE digit into the three bits it stands for
 // (RFC 9768 section 3.2.2: AE, CWR, ECE from most to least significant).
 func aceFlags(ace int) wire.Flags {
@@ -94,8 +124,6 @@ func (r *scriptRun) packet(ev *script.Event, pkt *script.Packet, start, end, tol
 		r.skip(pkt.Pos, "UDP packets are not supported on target %s", r.t.target)
 	case pkt.Proto == script.ICMP:
 		r.skip(pkt.Pos, "ICMP packets are not supported on target %s", r.t.target)
-	case pkt.IP.FlowLabel != nil:
-		r.skip(pkt.Pos, "flow labels are not supported by tcpconform")
 	// nplab's forms (FreeBSD's suite). Its "hlim" and "class" need no case:
 	// they set the TTL and TOS fields like "ttl" and "tos".
 	case pkt.UDPEncap != nil:
@@ -146,6 +174,9 @@ func (r *scriptRun) ipHeader(info script.IPInfo, inbound bool) wire.IP {
 	}
 	if info.TTL != nil {
 		ip.TTL = *info.TTL
+	}
+	if info.FlowLabel != nil {
+		ip.FlowLabel = *info.FlowLabel
 	}
 	return ip
 }
@@ -346,6 +377,9 @@ func (r *scriptRun) outbound(ev *script.Event, pkt *script.Packet, start, end, t
 		}
 	}
 	r.checkTSVal(pkt, live, start)
+	if msg := f.labels.check(pkt.IP.FlowLabel, live); msg != "" {
+		r.packetFailAt(pkt.Pos, "%s\n  expected  %s\n  actual    %s\n  live      %v", msg, want, got, live)
+	}
 	if ev.Time.Kind != script.AnyTime && (obs.At < lo || obs.At > hi) {
 		when := fmt.Sprintf("at %.6f s", start.Seconds())
 		if end != start {
