@@ -54,7 +54,7 @@ func errnoOf(e unix.Errno) error {
 }
 
 // sendRaw is sendto(2) with a buffer pointer that may be NULL and an address
-// that may be absent (len 0), retried while a blocking socket has no room.
+// that may be absent (len 0); on a blocking socket it is a blocking call.
 func (k sockets) sendRaw(ctx context.Context, fd int, buf unsafe.Pointer, n, flags int, sa *unix.RawSockaddrAny, salen uint32) (int, error) {
 	so, done, err := k.enter(fd)
 	if err != nil {
@@ -67,10 +67,10 @@ func (k sockets) sendRaw(ctx context.Context, fd int, buf unsafe.Pointer, n, fla
 	}
 	blocking := !so.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0
 	var got uintptr
-	err = retry(ctx, k.in.stop, blocking, fd, unix.POLLOUT, func() error {
+	err = k.block(ctx, fd, blocking, func(fd int) error {
 		var e unix.Errno
 		got, _, e = unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(buf), uintptr(n),
-			uintptr(flags|unix.MSG_DONTWAIT), uintptr(to), uintptr(salen))
+			uintptr(flags), uintptr(to), uintptr(salen))
 		return errnoOf(e)
 	})
 	if err != nil {
@@ -98,9 +98,9 @@ func (k sockets) RecvNull(ctx context.Context, fd, n, flags int) (int, error) {
 	defer done()
 	blocking := !so.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0
 	var got uintptr
-	err = retry(ctx, k.in.stop, blocking, fd, unix.POLLIN, func() error {
+	err = k.block(ctx, fd, blocking, func(fd int) error {
 		var e unix.Errno
-		got, _, e = unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), 0, uintptr(n), uintptr(flags|unix.MSG_DONTWAIT), 0, 0)
+		got, _, e = unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), 0, uintptr(n), uintptr(flags), 0, 0)
 		return errnoOf(e)
 	})
 	if err != nil {
@@ -111,7 +111,7 @@ func (k sockets) RecvNull(ctx context.Context, fd, n, flags int) (int, error) {
 
 // ConnectFamily implements targets.BareFamilies.
 func (k sockets) ConnectFamily(ctx context.Context, fd, family int) error {
-	return k.connect(ctx, fd, func() error {
+	return k.connect(ctx, fd, func(fd int) error {
 		var sa unix.RawSockaddrAny
 		salen := familySockaddr(family, &sa)
 		_, _, e := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa)), uintptr(salen))
@@ -294,36 +294,23 @@ func recvmsg(fd int, p, oob []byte, flags int) (n, oobn, recvflags int, err erro
 
 var _ targets.Iovecs = sockets{}
 
-// SendMsg implements targets.Iovecs. What a blocking call could not send
-// at once goes as one buffer, as the kernel's blocking sendmsg would go on
-// with the rest of the iovecs.
+// SendMsg implements targets.Iovecs. On a blocking socket the kernel takes
+// all the iovecs before it returns.
 func (k sockets) SendMsg(ctx context.Context, fd int, iov [][]byte, flags int) (int, error) {
 	so, done, err := k.enter(fd)
 	if err != nil {
 		return 0, err
 	}
-	blocking := !so.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0
+	defer done()
 	spaced := apart(iov)
 	var n int
-	err = retry(ctx, k.in.stop, blocking, fd, unix.POLLOUT, func() error {
+	err = k.block(ctx, fd, !so.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0, func(fd int) error {
 		var err error
-		n, err = unix.SendmsgBuffers(fd, spaced, nil, nil, flags|unix.MSG_DONTWAIT)
+		n, err = unix.SendmsgBuffers(fd, spaced, nil, nil, flags)
 		return err
 	})
-	done()
 	if err != nil {
 		return 0, err
-	}
-	var rest []byte
-	for _, b := range iov {
-		rest = append(rest, b...)
-	}
-	if !blocking || n == len(rest) {
-		return n, nil
-	}
-	m, err := k.SendTo(ctx, fd, rest[n:], flags, netip.AddrPort{})
-	if m > 0 || err == nil {
-		return n + m, nil
 	}
 	return n, nil
 }

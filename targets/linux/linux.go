@@ -204,8 +204,8 @@ func (in *instance) Close() error {
 		in.mu.Lock()
 		in.closing = true
 		close(in.stop)
-		// Calls in flight notice within one poll step; only then are
-		// their descriptor numbers given back.
+		// Calls in flight end (a blocked one is woken, see block); only
+		// then are their descriptor numbers given back.
 		for in.inflight > 0 {
 			in.idle.Wait()
 		}

@@ -14,10 +14,10 @@ import (
 )
 
 // socket is one descriptor the harness created in the namespace. The real
-// descriptor is always non-blocking; blocking calls are emulated by polling,
-// so that every wait honours its context.
+// descriptor's O_NONBLOCK is what the script set, and a call on a blocking
+// one is a real blocking system call (see block).
 type socket struct {
-	nonblock atomic.Bool // as the script sees the socket
+	nonblock atomic.Bool // as the script set it, and as the descriptor has it
 }
 
 // sockets is the instance's targets.Sockets: real system calls on
@@ -58,62 +58,31 @@ func (k sockets) enter(fd int) (*socket, func(), error) {
 	}, nil
 }
 
+// add registers a new descriptor, blocking or not as the script sees it (its
+// creator made the real one so, but for a pipe: see SetNonblock). A
+// descriptor that arrives once the instance is closing (a call that
+// returned late) is closed.
 func (k sockets) add(fd int, nonblock bool) {
 	k.in.mu.Lock()
 	defer k.in.mu.Unlock()
+	if k.in.closing {
+		unix.Close(fd)
+		return
+	}
 	so := &socket{}
 	so.nonblock.Store(nonblock)
 	k.in.fds[fd] = so
 }
 
-// pollStep is how often a blocking call rechecks its context.
+// pollStep is how often an emulated poll or epoll_wait rechecks its context.
 const pollStep = 10 * time.Millisecond
-
-// wait blocks until fd is ready for events, or ctx is done.
-func wait(ctx context.Context, stop <-chan struct{}, fd int, events int16) error {
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		select {
-		case <-stop:
-			return unix.EBADF // the instance closed under the call
-		default:
-		}
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: events}}
-		n, err := unix.Poll(pfd, int(pollStep/time.Millisecond))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			return nil
-		}
-	}
-}
-
-// retry runs call until it does not report EAGAIN, waiting for events in
-// between when blocking.
-func retry(ctx context.Context, stop <-chan struct{}, blocking bool, fd int, events int16, call func() error) error {
-	for {
-		err := call()
-		if err != unix.EAGAIN || !blocking {
-			return err
-		}
-		if err := wait(ctx, stop, fd, events); err != nil {
-			return err
-		}
-	}
-}
 
 // Socket implements targets.Sockets.
 func (k sockets) Socket(domain, typ, proto int) (int, error) {
 	var fd int
 	err := k.in.ex.do(func() error {
 		var err error
-		fd, err = unix.Socket(domain, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, proto)
+		fd, err = unix.Socket(domain, typ|unix.SOCK_CLOEXEC, proto)
 		return err
 	})
 	if err != nil {
@@ -166,47 +135,35 @@ func (k sockets) Accept(ctx context.Context, fd int) (int, netip.AddrPort, error
 
 	var nfd int
 	var sa unix.Sockaddr
-	err = retry(ctx, k.in.stop, !so.nonblock.Load(), fd, unix.POLLIN, func() error {
+	err = k.block(ctx, fd, !so.nonblock.Load(), func(fd int) error {
 		var err error
-		nfd, sa, err = unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		nfd, sa, err = unix.Accept4(fd, unix.SOCK_CLOEXEC)
+		if err == nil {
+			k.add(nfd, false)
+		}
 		return err
 	})
 	if err != nil {
 		return -1, netip.AddrPort{}, err
 	}
-	k.add(nfd, false)
 	return nfd, addrPort(sa), nil
 }
 
 // Connect implements targets.Sockets.
 func (k sockets) Connect(ctx context.Context, fd int, addr netip.AddrPort) error {
-	return k.connect(ctx, fd, func() error { return unix.Connect(fd, sockaddr(addr)) })
+	return k.connect(ctx, fd, func(fd int) error { return unix.Connect(fd, sockaddr(addr)) })
 }
 
-// connect makes a connect call on fd, and on a blocking socket waits for
-// the handshake it starts.
-func (k sockets) connect(ctx context.Context, fd int, call func() error) error {
+// connect makes a connect call on fd, given the descriptor to use; on a
+// blocking socket the kernel waits for the handshake it starts.
+func (k sockets) connect(ctx context.Context, fd int, call func(fd int) error) error {
 	so, done, err := k.enter(fd)
 	if err != nil {
 		return err
 	}
 	defer done()
 
-	err = call()
-	if err != unix.EINPROGRESS || so.nonblock.Load() {
-		return err
-	}
-	if err := wait(ctx, k.in.stop, fd, unix.POLLOUT); err != nil {
-		return err
-	}
-	soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
-	if err != nil {
-		return err
-	}
-	if soerr != 0 {
-		return unix.Errno(soerr)
-	}
-	return nil
+	return k.block(ctx, fd, !so.nonblock.Load(), call)
 }
 
 // Read implements targets.Sockets.
@@ -219,7 +176,7 @@ func (k sockets) Read(ctx context.Context, fd int, n int) ([]byte, error) {
 
 	buf := make([]byte, n)
 	var got int
-	err = retry(ctx, k.in.stop, !so.nonblock.Load(), fd, unix.POLLIN, func() error {
+	err = k.block(ctx, fd, !so.nonblock.Load(), func(fd int) error {
 		var err error
 		got, err = unix.Read(fd, buf)
 		return err
@@ -230,8 +187,8 @@ func (k sockets) Read(ctx context.Context, fd int, n int) ([]byte, error) {
 	return buf[:got], nil
 }
 
-// Write implements targets.Sockets. A blocking socket takes all of b, as a
-// blocking write(2) does.
+// Write implements targets.Sockets. On a blocking socket the kernel takes
+// all of b before it returns, and waits for a handshake in progress first.
 func (k sockets) Write(ctx context.Context, fd int, b []byte) (int, error) {
 	so, done, err := k.enter(fd)
 	if err != nil {
@@ -239,33 +196,16 @@ func (k sockets) Write(ctx context.Context, fd int, b []byte) (int, error) {
 	}
 	defer done()
 
-	total := 0
-	nonblock := so.nonblock.Load()
-	for {
-		var n int
-		err := retry(ctx, k.in.stop, !nonblock, fd, unix.POLLOUT, func() error {
-			var err error
-			n, err = unix.Write(fd, b[total:])
-			return err
-		})
-		if err != nil {
-			if total > 0 {
-				return total, nil
-			}
-			return 0, err
-		}
-		total += n
-		if total == len(b) || nonblock {
-			// A blocking write on a socket still opening (the data rode
-			// on a Fast Open SYN) returns once the handshake is over.
-			if !nonblock {
-				if err := awaitConnected(ctx, k.in.stop, fd); err != nil {
-					return total, err
-				}
-			}
-			return total, nil
-		}
+	var n int
+	err = k.block(ctx, fd, !so.nonblock.Load(), func(fd int) error {
+		var err error
+		n, err = unix.Write(fd, b)
+		return err
+	})
+	if err != nil {
+		return 0, err
 	}
+	return n, nil
 }
 
 // Shutdown implements targets.Sockets.
@@ -293,8 +233,22 @@ func (k sockets) SetNonblock(fd int, nonblocking bool) error {
 	if err != nil {
 		return err
 	}
+	if !isPipe(fd) {
+		if err := unix.SetNonblock(fd, nonblocking); err != nil {
+			return err
+		}
+	}
 	so.nonblock.Store(nonblocking)
 	return nil
+}
+
+// isPipe reports whether fd is a pipe. A pipe's real descriptor stays
+// non-blocking and a blocking call on it is emulated (kernelBlocking): no
+// shutdown can wake a call blocked on a pipe, and nothing TCP sends depends
+// on how a pipe is waited on.
+func isPipe(fd int) bool {
+	var st unix.Stat_t
+	return unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO
 }
 
 // SetsockoptInt implements targets.Sockets.
@@ -334,8 +288,9 @@ func (k sockets) addr(fd int, get func(int) (unix.Sockaddr, error)) (netip.AddrP
 	return addrPort(sa), nil
 }
 
-// SendTo implements targets.FlaggedIO. A blocking call takes all of b, as
-// sendto(2) on a blocking socket does.
+// SendTo implements targets.FlaggedIO. On a blocking socket the kernel takes
+// all of b, and a sendto with MSG_FASTOPEN waits for the handshake, as
+// packetdrill sees them do.
 func (k sockets) SendTo(ctx context.Context, fd int, b []byte, flags int, addr netip.AddrPort) (int, error) {
 	so, done, err := k.enter(fd)
 	if err != nil {
@@ -347,41 +302,20 @@ func (k sockets) SendTo(ctx context.Context, fd int, b []byte, flags int, addr n
 	if addr.IsValid() {
 		to = sockaddr(addr)
 	}
-	blocking := !so.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0
-	total := 0
-	for {
-		var n int
-		err = retry(ctx, k.in.stop, blocking, fd, unix.POLLOUT, func() error {
-			var err error
-			n, err = unix.SendmsgN(fd, b[total:], nil, to, flags|unix.MSG_DONTWAIT)
-			return err
-		})
-		to = nil // the address (and Fast Open) go with the first piece only
-		if !blocking || (err != nil && err != unix.EINPROGRESS) {
-			if total > 0 && err != nil {
-				return total, nil
-			}
-			return total + n, err
-		}
-		// A blocking socket that is still opening (sendto with
-		// MSG_FASTOPEN) returns only once the handshake is over, as the
-		// kernel's blocking path waits for it: with no cookie the SYN
-		// went out bare and the data follows then.
-		if werr := awaitConnected(ctx, k.in.stop, fd); werr != nil {
-			return total, werr
-		}
-		if err == nil {
-			total += n
-		}
-		flags &^= unix.MSG_FASTOPEN
-		if total == len(b) {
-			return total, nil
-		}
+	var n int
+	err = k.block(ctx, fd, !so.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0, func(fd int) error {
+		var err error
+		n, err = unix.SendmsgN(fd, b, nil, to, flags)
+		return err
+	})
+	if err != nil {
+		return 0, err
 	}
+	return n, nil
 }
 
-// RecvFrom implements targets.FlaggedIO. With MSG_WAITALL a blocking call
-// reads until it has n bytes, the stream ends, or an error comes.
+// RecvFrom implements targets.FlaggedIO. With MSG_TRUNC the result is as
+// long as what the kernel reports (the datagram's or the skipped length).
 func (k sockets) RecvFrom(ctx context.Context, fd int, n int, flags int) ([]byte, error) {
 	so, done, err := k.enter(fd)
 	if err != nil {
@@ -389,46 +323,20 @@ func (k sockets) RecvFrom(ctx context.Context, fd int, n int, flags int) ([]byte
 	}
 	defer done()
 
-	blocking := !so.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0
 	buf := make([]byte, n)
-	total := 0
-	for {
-		var got int
-		err := retry(ctx, k.in.stop, blocking, fd, unix.POLLIN, func() error {
-			var err error
-			got, _, err = unix.Recvfrom(fd, buf[total:], flags|unix.MSG_DONTWAIT)
-			return err
-		})
-		if err != nil {
-			if total > 0 {
-				return buf[:total], nil
-			}
-			return nil, err
-		}
-		if flags&unix.MSG_TRUNC != 0 && got > n-total {
-			return make([]byte, got), nil // MSG_TRUNC reports the full length
-		}
-		total += got
-		if got == 0 || total == n || !blocking || flags&unix.MSG_WAITALL == 0 {
-			return buf[:total], nil
-		}
-	}
-}
-
-// awaitConnected waits, for a blocking call, until a socket that is still
-// in SYN-SENT has finished its handshake, and reports how that ended.
-func awaitConnected(ctx context.Context, stop <-chan struct{}, fd int) error {
-	ti, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
-	if err != nil || ti.State != 2 { // TCP_SYN_SENT
-		return nil
-	}
-	if err := wait(ctx, stop, fd, unix.POLLOUT); err != nil {
+	var got int
+	err = k.block(ctx, fd, !so.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0, func(fd int) error {
+		var err error
+		got, _, err = unix.Recvfrom(fd, buf, flags)
 		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	if soerr, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); soerr != 0 {
-		return unix.Errno(soerr)
+	if got > n {
+		return make([]byte, got), nil
 	}
-	return nil
+	return buf[:got], nil
 }
 
 // RecvMsg implements targets.FlaggedIO. Reading the error queue
@@ -443,9 +351,9 @@ func (k sockets) RecvMsg(ctx context.Context, fd int, n int, flags int) (int, in
 	blocking := !so.nonblock.Load() && flags&(unix.MSG_DONTWAIT|unix.MSG_ERRQUEUE) == 0
 	buf, oob := make([]byte, n), make([]byte, 4096)
 	var got, oobn, msgFlags int
-	err = retry(ctx, k.in.stop, blocking, fd, unix.POLLIN, func() error {
+	err = k.block(ctx, fd, blocking, func(fd int) error {
 		var err error
-		got, oobn, msgFlags, err = recvmsg(fd, buf, oob, flags|unix.MSG_DONTWAIT)
+		got, oobn, msgFlags, err = recvmsg(fd, buf, oob, flags)
 		return err
 	})
 	if err != nil {
