@@ -156,6 +156,8 @@ type scriptRun struct {
 	// test is a listener, so the next inbound packet makes a new child.
 	cur       *flow
 	listening bool
+	// targetPorts are the target's ports of the connections so far.
+	targetPorts map[uint16]bool
 
 	ts tsMap
 	// foKeys are the Fast Open keys the script set on sockets.
@@ -185,8 +187,9 @@ type flow struct {
 	peerPort, targetPort uint16
 	fd                   int // the target's descriptor, or -1
 
-	remoteISN   uint32 // the peer's ISN: the script's own value, sent as is
-	remoteKnown bool
+	remoteISN     uint32 // the peer's ISN: the script's own value, sent as is
+	remoteKnown   bool
+	remoteFromSyn bool // set by a SYN, not assumed 0
 
 	// The target's ISN, live and as the script names it.
 	liveLocalISN, scriptLocalISN uint32

@@ -209,10 +209,13 @@ func (r *scriptRun) inbound(pkt *script.Packet) {
 	// The peer's ISN is set once per connection: by the packet that makes
 	// it, or by the SYN,ACK answering the target's SYN. A later SYN (into an
 	// established connection, say) is a segment like any other.
-	if !f.remoteKnown {
+	// Segments sent before that SYN,ACK (to draw a reset or a challenge
+	// ACK while the target is in SYN-SENT) count from 0, as packetdrill
+	// counts them, and the SYN,ACK then sets it.
+	if !f.remoteKnown || syn && pkt.Flags&wire.ACK != 0 && !f.remoteFromSyn {
 		f.remoteISN, f.remoteKnown = 0, true
 		if syn {
-			f.remoteISN = pkt.SeqStart
+			f.remoteISN, f.remoteFromSyn = pkt.SeqStart, true
 		}
 	}
 	if syn {
@@ -297,9 +300,11 @@ func (r *scriptRun) belongs(f *flow, pkt *script.Packet) func(Arrival) bool {
 		}
 		// Until the target's port is known (an active open), only its SYN
 		// can be this connection's: a segment of an earlier connection to
-		// the same peer port is not.
+		// the same peer port is not, nor is a SYN such a connection still
+		// retransmits, as packetdrill ignores what is not from the socket
+		// under test.
 		return s.IP.Src == r.p.TargetAddr() && s.IP.Dst == r.p.LocalAddr() &&
-			s.DstPort == peer && (s.SrcPort == target || target == 0 && s.Flags&wire.SYN != 0)
+			s.DstPort == peer && (s.SrcPort == target || target == 0 && s.Flags&wire.SYN != 0 && !r.targetPorts[s.SrcPort])
 	}
 }
 
@@ -346,6 +351,10 @@ func (r *scriptRun) outbound(ev *script.Event, pkt *script.Packet, start, end, t
 	}
 	if f.targetPort == 0 {
 		f.targetPort = live.SrcPort
+		if r.targetPorts == nil {
+			r.targetPorts = map[uint16]bool{}
+		}
+		r.targetPorts[live.SrcPort] = true
 	}
 	if live.Flags&wire.SYN != 0 && !f.localKnown {
 		f.liveLocalISN, f.scriptLocalISN, f.localKnown = uint32(live.Seq), pkt.SeqStart, true

@@ -22,6 +22,13 @@ const handshake = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0 accept(3, ..., ...) = 4
 `
 
+// activeOpen is a non-blocking connect and its SYN.
+const activeOpen = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) <...>
+`
+
 // sackSYN is a SYN offering SACK and the SYN,ACK expected without it, after
 // prefix.
 func sackSYN(prefix string) string {
@@ -108,6 +115,13 @@ func TestScriptOutcomes(t *testing.T) {
 			injector.Failed, `payload: want 3000 bytes`},
 		{"a SYN into an established connection does not move the peer's ISN",
 			handshake + "+0 < S 500:500(0) win 32792 <mss 1000>\n+0 < . 1:1(0) ack 1 win 257\n+0 < P. 1:11(10) ack 1 win 257\n+0 read(4, ..., 100) = 10\n",
+			injector.Passed, "^$"},
+		{"segments before the SYN,ACK count from 0, and the SYN,ACK sets the peer's ISN", activeOpen +
+			"+.01 < . 1:1(0) ack 1 win 257\n+.01 < S. 1000:1000(0) ack 1 win 5840 <mss 1000>\n+0 > . 1:1(0) ack 1\n",
+			injector.Passed, "^$"},
+		{"a SYN an earlier connection still retransmits is not the new connection's", activeOpen +
+			"+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4\n+0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n" +
+			"+1.4 connect(4, ..., ...) = -1 EINPROGRESS (Operation now in progress)\n+0 > S 0:0(0) <...>\n",
 			injector.Passed, "^$"},
 		{"TS vals follow the target's clock under --tcp_ts_tick_usecs", tsTick("+1 close(4) = 0\n+0 > F. 1:1(0) ack 1 <nop,nop,TS val 1600 ecr 200>\n"),
 			injector.Passed, "^$"},
