@@ -65,12 +65,16 @@ type blocked struct {
 
 // block makes call on fd: directly if it cannot block, otherwise as a real
 // blocking system call on a goroutine of its own, ended as described above
-// when ctx is done or the instance closes. call is given the descriptor to
-// use. It returns call's error, or, for a call ended early that did not
-// succeed, ctx's error (EBADF once the instance is closing).
+// when ctx is done or the instance closes (on a pipe: by untilReady). call
+// is given the descriptor to use. It returns call's error, or, for a call
+// ended early that did not succeed, ctx's error (EBADF once the instance is
+// closing).
 func (k sockets) block(ctx context.Context, fd int, blocking bool, call func(fd int) error) error {
 	if !blocking {
 		return call(fd)
+	}
+	if isPipe(fd) {
+		return k.untilReady(ctx, func() error { return call(fd) })
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -109,6 +113,27 @@ func (k sockets) block(ctx context.Context, fd int, blocking bool, call func(fd 
 		return nil // it completed before the wake reached it
 	}
 	return why
+}
+
+// untilReady makes call again while it reports EAGAIN, every millisecond,
+// until ctx ends or the instance closes: how a blocking call waits on a
+// descriptor that stays non-blocking underneath (a pipe, see isPipe), or on
+// a socket given timeouts for the call (kernelBlocking).
+func (k sockets) untilReady(ctx context.Context, call func() error) error {
+	for {
+		err := call()
+		if err != unix.EAGAIN {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		select {
+		case <-k.in.stop:
+			return unix.EBADF
+		case <-time.After(time.Millisecond):
+		}
+	}
 }
 
 // wake shuts the call's socket down until the call returns, and returns its

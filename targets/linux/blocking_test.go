@@ -285,3 +285,61 @@ func TestCloseWhileACallIsBlocked(t *testing.T) {
 		t.Errorf("%d threads still sleep in accept4 or connect", n)
 	}
 }
+
+// A pipe stays non-blocking underneath whatever the script sets, since no
+// shutdown could wake a call blocked on it; a blocking read on it still
+// waits for data, and ends with its context.
+func TestBlockingPipeReadWaitsAndEnds(t *testing.T) {
+	in := newInstance(t)
+	so := sockets{in}
+	r, w, err := so.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := so.SetNonblock(r, false); err != nil {
+		t.Fatal(err)
+	}
+	if fl, err := unix.FcntlInt(uintptr(r), unix.F_GETFL, 0); err != nil || fl&unix.O_NONBLOCK == 0 {
+		t.Errorf("pipe after SetNonblock(false): flags %#x (%v), want O_NONBLOCK kept", fl, err)
+	}
+	type readResult struct {
+		b   []byte
+		err error
+	}
+	read := func(ctx context.Context) chan readResult {
+		c := make(chan readResult, 1)
+		go func() {
+			b, err := so.Read(ctx, r, 10)
+			c <- readResult{b, err}
+		}()
+		return c
+	}
+	got := read(context.Background())
+	select {
+	case res := <-got:
+		t.Fatalf("blocking read on an empty pipe returned %q %v", res.b, res.err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if _, err := so.Write(context.Background(), w, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-got:
+		if string(res.b) != "hello" || res.err != nil {
+			t.Errorf("read %q %v, want hello", res.b, res.err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("blocking read did not return after the write")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	got = read(ctx)
+	cancel()
+	select {
+	case res := <-got:
+		if !errors.Is(res.err, context.Canceled) {
+			t.Errorf("cancelled read: %q %v, want context.Canceled", res.b, res.err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("blocking read on a pipe did not end with its context")
+	}
+}

@@ -225,20 +225,19 @@ func (k sockets) kernelBlocking(ctx context.Context, fds []int, call func() (int
 		}
 		defer restore()
 	}
-	for {
-		n, err := call()
-		if err != unix.EAGAIN || !blocking {
-			return n, err
-		}
-		if err := ctx.Err(); err != nil {
-			return -1, err
-		}
-		select {
-		case <-k.in.stop:
-			return -1, unix.EBADF
-		case <-time.After(time.Millisecond):
-		}
+	if !blocking {
+		return call()
 	}
+	var n int
+	err := k.untilReady(ctx, func() error {
+		var err error
+		n, err = call()
+		return err
+	})
+	if err != nil {
+		return -1, err
+	}
+	return n, nil
 }
 
 // blockFor makes socket fd blocking with send and receive timeouts of d,
