@@ -67,8 +67,7 @@ type blocked struct {
 // blocking system call on a goroutine of its own, ended as described above
 // when ctx is done or the instance closes (on a pipe: by untilReady). call
 // is given the descriptor to use. It returns call's error, or, for a call
-// ended early that did not succeed, ctx's error (EBADF once the instance is
-// closing).
+// ended early, ctx's error (EBADF once the instance is closing).
 func (k sockets) block(ctx context.Context, fd int, blocking bool, call func(fd int) error) error {
 	if !blocking {
 		return call(fd)
@@ -105,12 +104,12 @@ func (k sockets) block(ctx context.Context, fd int, blocking bool, call func(fd 
 	case <-k.in.stop:
 		why = unix.EBADF // the instance is closing
 	}
-	err, ok := b.wake()
-	switch {
-	case !ok:
+	// What the call returns once woken is the shutdown's doing (a read
+	// returns 0, a write a short count), so it is not the call's result;
+	// a descriptor an accept returned anyway is the instance's, closed
+	// with it.
+	if !b.wake() {
 		return fmt.Errorf("linux target: a blocked call did not end within %v of shutting its socket down: %w", wakeLimit, why)
-	case err == nil:
-		return nil // it completed before the wake reached it
 	}
 	return why
 }
@@ -136,9 +135,9 @@ func (k sockets) untilReady(ctx context.Context, call func() error) error {
 	}
 }
 
-// wake shuts the call's socket down until the call returns, and returns its
-// error; ok is false if it had not returned within wakeLimit.
-func (b *blocked) wake() (err error, ok bool) {
+// wake shuts the call's socket down until the call returns; it reports
+// false if the call had not returned within wakeLimit.
+func (b *blocked) wake() bool {
 	limit := time.After(wakeLimit)
 	tick := time.NewTicker(wakeEvery)
 	defer tick.Stop()
@@ -149,10 +148,10 @@ func (b *blocked) wake() (err error, ok bool) {
 		}
 		b.mu.Unlock()
 		select {
-		case err := <-b.done:
-			return err, true
+		case <-b.done:
+			return true
 		case <-limit:
-			return nil, false
+			return false
 		case <-tick.C:
 		}
 	}
