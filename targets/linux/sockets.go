@@ -14,10 +14,11 @@ import (
 )
 
 // socket is one descriptor the harness created in the namespace. The real
-// descriptor's O_NONBLOCK is what the script set, and a call on a blocking
-// one is a real blocking system call (see block).
+// descriptor's O_NONBLOCK is what the script set (but for a pipe's, see
+// isPipe), and a call on a blocking one is a real blocking system call (see
+// block).
 type socket struct {
-	nonblock atomic.Bool // as the script set it, and as the descriptor has it
+	nonblock atomic.Bool // as the script set it
 }
 
 // sockets is the instance's targets.Sockets: real system calls on
