@@ -44,7 +44,28 @@ type Config struct {
 	// TimeWait, when non-zero, asks for a TIME-WAIT duration other than the
 	// target's default. Targets that cannot change it ignore it.
 	TimeWait time.Duration
+	// MTU, when non-zero, is the link's MTU in bytes instead of the
+	// default 1500 (packetdrill's --mtu). A target that cannot set it
+	// refuses the instance with ErrUnsupported.
+	MTU int
+	// GROSize, when non-zero, hands each injected TCP datagram longer than
+	// this much payload to the stack as a receive offload would have merged
+	// segments of that size (packetdrill's --mss, its virtio header's
+	// gso_size). A target that cannot refuses the instance with
+	// ErrUnsupported.
+	GROSize int
+	// NoOffload asks for a link without segmentation or checksum offload,
+	// so that what the stack sends arrives as a wire would carry it,
+	// segment by segment. By default a target's link is what packetdrill's
+	// is: on Linux a TUN device with checksum offload and TSO, which hands
+	// over segments of up to 64 KB. Targets whose link never offloads
+	// ignore it.
+	NoOffload bool
 }
+
+// DefaultMTU is the link MTU of every target unless Config.MTU says
+// otherwise: Ethernet's (RFC 894).
+const DefaultMTU = 1500
 
 // Instance is one running, isolated stack under test.
 type Instance interface {
