@@ -2,6 +2,7 @@ package injector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -94,6 +95,9 @@ type RunOptions struct {
 	// or writes them to Log (Start).
 	Verbose bool
 	Log     io.Writer
+	// NoOffload gives every instance a link without segmentation or
+	// checksum offload (targets.Config.NoOffload), for wire-exact checks.
+	NoOffload bool
 }
 
 // DefaultCaseTimeout bounds a case in wall time, so a target that hangs fails
@@ -111,7 +115,11 @@ func Start(ctx context.Context, tgt targets.Target, c *Case, rep Reporter, o Run
 	if cfg.Seed == 0 {
 		cfg.Seed = o.Seed
 	}
+	cfg.NoOffload = cfg.NoOffload || o.NoOffload
 	inst, err := tgt.New(ctx, cfg)
+	if errors.Is(err, targets.ErrUnsupported) {
+		rep.Skip(err.Error())
+	}
 	if err != nil {
 		rep.Error((&HarnessError{Where: c.Location, Err: fmt.Errorf("start target %s: %w", tgt.Name(), err)}).Error())
 	}

@@ -67,6 +67,19 @@ type Config struct {
 // otherwise: Ethernet's (RFC 894).
 const DefaultMTU = 1500
 
+// LinkUnsupported returns an error wrapping ErrUnsupported when c asks the
+// named target's link for what it cannot do: an MTU other than DefaultMTU
+// (unless canSetMTU), or receive offload; nil otherwise.
+func (c Config) LinkUnsupported(target string, canSetMTU bool) error {
+	if c.MTU != 0 && c.MTU != DefaultMTU && !canSetMTU {
+		return fmt.Errorf("%s target: %w: its link's MTU is fixed at %d (asked for %d)", target, ErrUnsupported, DefaultMTU, c.MTU)
+	}
+	if c.GROSize != 0 {
+		return fmt.Errorf("%s target: %w: its link cannot hand injected TCP over as a receive offload's merge (segment size %d)", target, ErrUnsupported, c.GROSize)
+	}
+	return nil
+}
+
 // Instance is one running, isolated stack under test.
 type Instance interface {
 	Link() Link

@@ -131,6 +131,9 @@ var reapOnce sync.Once
 
 // New implements targets.Target.
 func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, error) {
+	if cfg.GROSize < 0 || cfg.GROSize > 0xffff {
+		return nil, fmt.Errorf("linux target: %w: GRO segment size %d is outside 1..65535", targets.ErrUnsupported, cfg.GROSize)
+	}
 	reapOnce.Do(func() { ReapLeftovers() })
 	realTimeOnce.Do(func() {
 		morePs()
