@@ -96,7 +96,8 @@ type RunOptions struct {
 	Verbose bool
 	Log     io.Writer
 	// NoOffload gives every instance a link without segmentation or
-	// checksum offload (targets.Config.NoOffload), for wire-exact checks.
+	// checksum offload, even scripts' (which otherwise get packetdrill's
+	// device, targets.Config.Offload), for wire-exact checks.
 	NoOffload bool
 }
 
@@ -115,7 +116,9 @@ func Start(ctx context.Context, tgt targets.Target, c *Case, rep Reporter, o Run
 	if cfg.Seed == 0 {
 		cfg.Seed = o.Seed
 	}
-	cfg.NoOffload = cfg.NoOffload || o.NoOffload
+	if o.NoOffload {
+		cfg.Offload = false
+	}
 	inst, err := tgt.New(ctx, cfg)
 	if errors.Is(err, targets.ErrUnsupported) {
 		rep.Skip(err.Error())

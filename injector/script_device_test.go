@@ -37,7 +37,7 @@ func runV6(t *testing.T, src string, o injector.ScriptOptions) (injector.Result,
 // script's error.
 func TestScriptMTU(t *testing.T) {
 	syn := strings.Replace(ipv6SYN, "<...>", "<mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>", 1)
-	mtu1500 := 1500
+	mtu1500 := []*script.Option{{Name: "mtu", Value: "1500", HasValue: true}}
 	for _, c := range []struct {
 		name, src string
 		o         injector.ScriptOptions
@@ -45,7 +45,7 @@ func TestScriptMTU(t *testing.T) {
 	}{
 		{"header", "--mtu=1520\n" + syn, injector.ScriptOptions{}, injector.Passed},
 		{"none", syn, injector.ScriptOptions{}, injector.Failed},
-		{"command line wins", "--mtu=1520\n" + syn, injector.ScriptOptions{MTU: &mtu1500}, injector.Failed},
+		{"command line wins", "--mtu=1520\n" + syn, injector.ScriptOptions{CommandLine: mtu1500}, injector.Failed},
 	} {
 		r, err := runV6(t, c.src, c.o)
 		if err != nil {

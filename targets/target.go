@@ -54,13 +54,14 @@ type Config struct {
 	// gso_size). A target that cannot refuses the instance with
 	// ErrUnsupported.
 	GROSize int
-	// NoOffload asks for a link without segmentation or checksum offload,
-	// so that what the stack sends arrives as a wire would carry it,
-	// segment by segment. By default a target's link is what packetdrill's
-	// is: on Linux a TUN device with checksum offload and TSO, which hands
-	// over segments of up to 64 KB. Targets whose link never offloads
-	// ignore it.
-	NoOffload bool
+	// Offload asks for a link like packetdrill's: on Linux a TUN device
+	// with checksum offload and TSO, which the kernel hands segments of up
+	// to 64 KB. Scripts are written against it. Without it the link has
+	// no segmentation or checksum offload, so that what the stack sends
+	// arrives as a wire would carry it, segment by segment, as the
+	// built-in cases check it. Targets whose link never offloads ignore
+	// it.
+	Offload bool
 }
 
 // DefaultMTU is the link MTU of every target unless Config.MTU says

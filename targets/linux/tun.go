@@ -42,9 +42,9 @@ const packetdrillOffloads = tunOffloadCsum | tunOffloadTSO4 | tunOffloadTSO6 | t
 //
 // The device is packetdrill's: every packet read or written starts with a
 // virtio header (IFF_VNET_HDR), through which injected TCP can carry a
-// receive offload's segment size, and, unless cfg.NoOffload, the kernel may
+// receive offload's segment size, and, with cfg.Offload, the kernel may
 // leave checksums and segmentation to it, so it sends segments of up to
-// 64 KB, as a NIC with TSO is handed them. With cfg.NoOffload what is read is
+// 64 KB, as a NIC with TSO is handed them. Without it what is read is
 // what the stack put on the wire, segment by segment.
 func setUp(cfg targets.Config) (*os.File, error) {
 	if err := ifUp("lo"); err != nil {
@@ -64,9 +64,9 @@ func setUp(cfg targets.Config) (*os.File, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("TUNSETIFF: %w", err)
 	}
-	offloads := packetdrillOffloads
-	if cfg.NoOffload {
-		offloads = 0
+	offloads := 0
+	if cfg.Offload {
+		offloads = packetdrillOffloads
 	}
 	if err := unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, offloads); err != nil {
 		unix.Close(fd)
