@@ -2,6 +2,7 @@ package injector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -94,6 +95,10 @@ type RunOptions struct {
 	// or writes them to Log (Start).
 	Verbose bool
 	Log     io.Writer
+	// NoOffload gives every instance a link without segmentation or
+	// checksum offload, even scripts' (which otherwise get packetdrill's
+	// device, targets.Config.Offload), for wire-exact checks.
+	NoOffload bool
 }
 
 // DefaultCaseTimeout bounds a case in wall time, so a target that hangs fails
@@ -111,7 +116,13 @@ func Start(ctx context.Context, tgt targets.Target, c *Case, rep Reporter, o Run
 	if cfg.Seed == 0 {
 		cfg.Seed = o.Seed
 	}
+	if o.NoOffload {
+		cfg.Offload = false
+	}
 	inst, err := tgt.New(ctx, cfg)
+	if errors.Is(err, targets.ErrUnsupported) {
+		rep.Skip(err.Error())
+	}
 	if err != nil {
 		rep.Error((&HarnessError{Where: c.Location, Err: fmt.Errorf("start target %s: %w", tgt.Name(), err)}).Error())
 	}

@@ -86,6 +86,10 @@ func ScriptCase(f *script.File, o ScriptOptions) (*Case, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg, err := deviceConfig(f, o)
+	if err != nil {
+		return nil, err
+	}
 	fam := IPv4
 	if mode == IPModeV6 {
 		fam = IPv6
@@ -96,6 +100,7 @@ func ScriptCase(f *script.File, o ScriptOptions) (*Case, error) {
 		Labels:   append([]string(nil), f.Labels...),
 		Family:   fam,
 		Location: f.Path + ":1",
+		Config:   cfg,
 	}
 	c.Run = func(t *T) { newScriptRun(t, f, o, mode).run() }
 	return c, nil

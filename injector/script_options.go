@@ -112,13 +112,8 @@ var OptionRules = map[string]OptionRule{
 				r.skip(o.Pos, "--code_sockopt=%s is not supported by tcpconform: code blocks read TCP_INFO", o.Value)
 			}
 		}},
-	"mtu": {Status: OptionSkips, Doc: "Only 1500, the device's MTU, runs; another MTU skips the script.",
-		apply: func(r *scriptRun, o *script.Option) {
-			if o.Value != "1500" {
-				r.skip(o.Pos, "option --mtu=%s is not supported by tcpconform", o.Value)
-			}
-		}},
-	"mss":                {Status: OptionSkips, Doc: "Not yet supported: skips the script.", apply: skipOption},
+	"mtu":                {Status: OptionSupported, Doc: "The MTU of the target's link, set before the script starts (packetdrill's runner gives IPv6 runs 1520); a target that cannot set it skips the script."},
+	"mss":                {Status: OptionSupported, Doc: "Injected TCP reaches the stack as a receive offload's merge of segments of this size (the virtio header's gso_size); linux only, other targets skip the script."},
 	"is_anyip":           {Status: OptionSkips, Doc: "packetdrill's local address as an AnyIP route: not supported, skips the script.", apply: skipOption},
 	"psp_udp_port":       {Status: OptionNoOp, Doc: "The UDP port of PSP packets; PSP packets themselves skip the script."},
 	"wire_client":        {Status: OptionSkips, Doc: "packetdrill's remote mode: not supported, skips the script.", apply: skipOption},

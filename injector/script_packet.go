@@ -122,8 +122,6 @@ func (r *scriptRun) packet(ev *script.Event, pkt *script.Packet, start, end, tol
 		r.skip(pkt.Pos, "PSP encapsulation is not supported by tcpconform")
 	case pkt.Proto == script.UDP:
 		r.skip(pkt.Pos, "UDP packets are not supported on target %s", r.t.target)
-	case pkt.Proto == script.ICMP:
-		r.skip(pkt.Pos, "ICMP packets are not supported on target %s", r.t.target)
 	// nplab's forms (FreeBSD's suite). Its "hlim" and "class" need no case:
 	// they set the TTL and TOS fields like "ttl" and "tos".
 	case pkt.UDPEncap != nil:
@@ -134,6 +132,10 @@ func (r *scriptRun) packet(ev *script.Event, pkt *script.Packet, start, end, tol
 		r.skip(pkt.Pos, `unchecked sequence numbers (nplab "...(len)") are not supported by tcpconform`)
 	case pkt.MD5Valid:
 		r.skip(pkt.Pos, `computed TCP-MD5 signatures (nplab "md5 valid") are not supported by tcpconform`)
+	}
+	if pkt.Proto == script.ICMP {
+		r.icmp(pkt)
+		return
 	}
 	if pkt.Dir == script.Inbound {
 		r.inbound(pkt)

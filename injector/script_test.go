@@ -219,7 +219,7 @@ func TestCommandLineOptionsWin(t *testing.T) {
 	}
 	pos := script.Pos{File: "command line"}
 	var cl []*script.Option
-	for _, o := range [][2]string{{"ip_version", "ipv4"}, {"tolerance_usecs", "4000"}, {"mtu", "1400"}} {
+	for _, o := range [][2]string{{"ip_version", "ipv4"}, {"tolerance_usecs", "4000"}, {"so_filename", "stack.so"}} {
 		opt, err := script.NewOption(pos, o[0], o[1], true)
 		if err != nil {
 			t.Fatal(err)
@@ -238,7 +238,7 @@ func TestCommandLineOptionsWin(t *testing.T) {
 	}
 	c, _ = injector.ScriptCase(f, injector.ScriptOptions{CommandLine: cl})
 	res := injector.Run(context.Background(), netstack(t), c, injector.RunOptions{})
-	if res.Outcome != injector.Skipped || res.Message != "command line: option --mtu=1400 is not supported by tcpconform" {
+	if res.Outcome != injector.Skipped || res.Message != "command line: option --so_filename is not supported by tcpconform" {
 		t.Errorf("an option that skips, from the command line: %v: %q", res.Outcome, res.Message)
 	}
 }

@@ -44,6 +44,41 @@ type Config struct {
 	// TimeWait, when non-zero, asks for a TIME-WAIT duration other than the
 	// target's default. Targets that cannot change it ignore it.
 	TimeWait time.Duration
+	// MTU, when non-zero, is the link's MTU in bytes instead of the
+	// default 1500 (packetdrill's --mtu). A target that cannot set it
+	// refuses the instance with ErrUnsupported.
+	MTU int
+	// GROSize, when non-zero, hands each injected TCP datagram longer than
+	// this much payload to the stack as a receive offload would have merged
+	// segments of that size (packetdrill's --mss, its virtio header's
+	// gso_size). A target that cannot refuses the instance with
+	// ErrUnsupported.
+	GROSize int
+	// Offload asks for a link like packetdrill's: on Linux a TUN device
+	// with checksum offload and TSO, which the kernel hands segments of up
+	// to 64 KB. Scripts are written against it. Without it the link has
+	// no segmentation or checksum offload, so that what the stack sends
+	// arrives as a wire would carry it, segment by segment, as the
+	// built-in cases check it. Targets whose link never offloads ignore
+	// it.
+	Offload bool
+}
+
+// DefaultMTU is the link MTU of every target unless Config.MTU says
+// otherwise: Ethernet's (RFC 894).
+const DefaultMTU = 1500
+
+// LinkUnsupported returns an error wrapping ErrUnsupported when c asks the
+// named target's link for what it cannot do: an MTU other than DefaultMTU
+// (unless canSetMTU), or receive offload; nil otherwise.
+func (c Config) LinkUnsupported(target string, canSetMTU bool) error {
+	if c.MTU != 0 && c.MTU != DefaultMTU && !canSetMTU {
+		return fmt.Errorf("%s target: %w: its link's MTU is fixed at %d (asked for %d)", target, ErrUnsupported, DefaultMTU, c.MTU)
+	}
+	if c.GROSize != 0 {
+		return fmt.Errorf("%s target: %w: its link cannot hand injected TCP over as a receive offload's merge (segment size %d)", target, ErrUnsupported, c.GROSize)
+	}
+	return nil
 }
 
 // Instance is one running, isolated stack under test.

@@ -131,6 +131,9 @@ var reapOnce sync.Once
 
 // New implements targets.Target.
 func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, error) {
+	if cfg.GROSize < 0 || cfg.GROSize > 0xffff {
+		return nil, fmt.Errorf("linux target: %w: GRO segment size %d is outside 1..65535", targets.ErrUnsupported, cfg.GROSize)
+	}
 	reapOnce.Do(func() { ReapLeftovers() })
 	realTimeOnce.Do(func() {
 		morePs()
@@ -162,7 +165,7 @@ func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, er
 			return fmt.Errorf("%w: the kernel's TIME-WAIT lasts 60 s and cannot be changed", targets.ErrUnsupported)
 		}
 		var err error
-		if tun, err = setUp(); err != nil {
+		if tun, err = setUp(cfg); err != nil {
 			return err
 		}
 		if sniffer, err = openSniffer(); err != nil {
@@ -174,7 +177,7 @@ func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, er
 		ex.stop()
 		return nil, fmt.Errorf("linux target: set up namespace %s: %w", ex.name, err)
 	}
-	in.link = newLink(tun, sniffer)
+	in.link = newLink(tun, sniffer, cfg.GROSize)
 	return in, nil
 }
 

@@ -2,6 +2,7 @@ package linux
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tcpconform/tcpconform/targets"
+	"github.com/tcpconform/tcpconform/wire"
 )
 
 // tunName is the device's name inside each namespace: packetdrill's own,
@@ -20,12 +22,31 @@ import (
 // are per namespace, so every instance uses the same one.
 const tunName = "tun0"
 
+// Offload flags of TUNSETOFFLOAD (linux/if_tun.h): what the device tells the
+// kernel it may leave to it.
+const (
+	tunOffloadCsum   = 0x01 // TUN_F_CSUM: the checksum
+	tunOffloadTSO4   = 0x02 // TUN_F_TSO4: segmentation of TCP over IPv4
+	tunOffloadTSO6   = 0x04 // TUN_F_TSO6: segmentation of TCP over IPv6
+	tunOffloadTSOECN = 0x08 // TUN_F_TSO_ECN: segmentation of segments with CWR
+)
+
+// packetdrillOffloads are the offloads packetdrill gives its TUN device, "like
+// a typical ethernet device": the kernel hands it TCP segments of up to 64 KB
+// and leaves their checksums to it.
+const packetdrillOffloads = tunOffloadCsum | tunOffloadTSO4 | tunOffloadTSO6 | tunOffloadTSOECN
+
 // setUp configures the namespace on its own thread: loopback up, the TUN
-// device without packet information or virtio header (so no offloads and no
-// coalescing: what is read is what the stack put on the wire), IPv6 quiet
-// (no DAD, no router solicitations, no link-local address), the addresses,
-// and the link up. It returns the TUN file.
-func setUp() (*os.File, error) {
+// device, IPv6 quiet (no DAD, no router solicitations, no link-local
+// address), the MTU, the addresses, and the link up. It returns the TUN file.
+//
+// The device is packetdrill's: every packet read or written starts with a
+// virtio header (IFF_VNET_HDR), through which injected TCP can carry a
+// receive offload's segment size, and, with cfg.Offload, the kernel may
+// leave checksums and segmentation to it, so it sends segments of up to
+// 64 KB, as a NIC with TSO is handed them. Without it what is read is
+// what the stack put on the wire, segment by segment.
+func setUp(cfg targets.Config) (*os.File, error) {
 	if err := ifUp("lo"); err != nil {
 		return nil, err
 	}
@@ -38,10 +59,18 @@ func setUp() (*os.File, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI)
+	ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI | unix.IFF_VNET_HDR)
 	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("TUNSETIFF: %w", err)
+	}
+	offloads := 0
+	if cfg.Offload {
+		offloads = packetdrillOffloads
+	}
+	if err := unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, offloads); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("TUNSETOFFLOAD %#x: %w", offloads, err)
 	}
 	tun := os.NewFile(uintptr(fd), "/dev/net/tun") // non-blocking: the poller owns it
 	for name, value := range map[string]string{
@@ -52,6 +81,12 @@ func setUp() (*os.File, error) {
 		"net/ipv6/conf/" + tunName + "/addr_gen_mode":        "1",
 	} {
 		if err := writeProcSys(name, value); err != nil {
+			tun.Close()
+			return nil, err
+		}
+	}
+	if cfg.MTU != 0 {
+		if err := setMTU(cfg.MTU); err != nil {
 			tun.Close()
 			return nil, err
 		}
@@ -139,6 +174,24 @@ func ifUp(name string) error {
 	return nil
 }
 
+// setMTU sets the TUN device's MTU, as packetdrill's --mtu does before the
+// device is up. IPv6 needs at least 1280 (RFC 8200 section 5).
+func setMTU(mtu int) error {
+	if mtu < 68 || mtu > 65535 {
+		return fmt.Errorf("%w: MTU %d is outside 68..65535", targets.ErrUnsupported, mtu)
+	}
+	s, ifr, err := ifreqOn(unix.AF_INET, tunName)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(s)
+	ifr.SetUint32(uint32(mtu))
+	if err := unix.IoctlIfreq(s, unix.SIOCSIFMTU, ifr); err != nil {
+		return fmt.Errorf("%s MTU %d: %w", tunName, mtu, err)
+	}
+	return nil
+}
+
 // addAddr4 gives the TUN an IPv4 address and netmask.
 func addAddr4(a netip.Addr, bits int) error {
 	s, ifr, err := ifreqOn(unix.AF_INET, tunName)
@@ -213,6 +266,9 @@ func addAddr6(a netip.Addr, bits int) error {
 type link struct {
 	tun     *os.File
 	sniffer *os.File
+	// groSize is Config.GROSize: the segment size injected TCP carries in
+	// its virtio header, or 0.
+	groSize int
 	packets chan targets.Packet
 	stop    chan struct{}
 	wg      sync.WaitGroup
@@ -238,6 +294,11 @@ func openSniffer() (*os.File, error) {
 	if err == nil {
 		err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
 	}
+	if err == nil {
+		// Each packet's status says whether its checksum was left to
+		// the device (TP_STATUS_CSUMNOTREADY).
+		err = unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1)
+	}
 	if err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("packet socket on %s: %w", tunName, err)
@@ -247,18 +308,22 @@ func openSniffer() (*os.File, error) {
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
-func newLink(tun, sniffer *os.File) *link {
-	l := &link{tun: tun, sniffer: sniffer, packets: make(chan targets.Packet, 4096), stop: make(chan struct{})}
+func newLink(tun, sniffer *os.File, groSize int) *link {
+	l := &link{tun: tun, sniffer: sniffer, groSize: groSize, packets: make(chan targets.Packet, 4096), stop: make(chan struct{})}
 	l.wg.Add(2)
 	go l.drain()
 	go l.sniff()
 	return l
 }
 
+// maxPacket holds the largest datagram the device can be handed (a TSO
+// segment of 64 KB and its headers) and its virtio header.
+const maxPacket = 1 << 17
+
 // drain reads and drops what the TUN device queues.
 func (l *link) drain() {
 	defer l.wg.Done()
-	buf := make([]byte, 65536)
+	buf := make([]byte, maxPacket)
 	for {
 		if _, err := l.tun.Read(buf); err != nil {
 			return // closed
@@ -274,7 +339,7 @@ func (l *link) sniff() {
 	if err != nil {
 		return
 	}
-	buf := make([]byte, 65536)
+	buf := make([]byte, maxPacket)
 	oob := make([]byte, 256)
 	for {
 		var n, oobn int
@@ -300,7 +365,13 @@ func (l *link) sniff() {
 		if ll, ok := from.(*unix.SockaddrLinklayer); !ok || ll.Pkttype != unix.PACKET_OUTGOING || !isTCP(buf[:n]) {
 			continue
 		}
-		p := targets.Packet{At: stamp(oob[:oobn]), Data: append([]byte(nil), buf[:n]...)}
+		at, partial := control(oob[:oobn])
+		p := targets.Packet{At: at, Data: append([]byte(nil), buf[:n]...)}
+		if partial {
+			// The device's part of checksum offload: a NIC would
+			// fill it in before the segment reached the wire.
+			wire.CompleteTCPChecksum(p.Data)
+		}
 		select {
 		case l.packets <- p:
 		case <-l.stop:
@@ -309,18 +380,26 @@ func (l *link) sniff() {
 	}
 }
 
-// stamp reads the SO_TIMESTAMPNS control message, or falls back to now.
-func stamp(oob []byte) time.Time {
+// control reads a sniffed packet's control messages: its SO_TIMESTAMPNS
+// stamp (or now, without one), and whether the kernel left its checksum to
+// the device.
+func control(oob []byte) (at time.Time, partial bool) {
+	at = time.Now()
 	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err == nil {
-		for _, m := range msgs {
-			if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
-				ts := (*unix.Timespec)(unsafe.Pointer(&m.Data[0]))
-				return time.Unix(ts.Sec, ts.Nsec)
-			}
+	if err != nil {
+		return at, false
+	}
+	for _, m := range msgs {
+		switch {
+		case m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16:
+			ts := (*unix.Timespec)(unsafe.Pointer(&m.Data[0]))
+			at = time.Unix(ts.Sec, ts.Nsec)
+		case m.Header.Level == unix.SOL_PACKET && m.Header.Type == unix.PACKET_AUXDATA && len(m.Data) >= int(unsafe.Sizeof(unix.TpacketAuxdata{})):
+			aux := (*unix.TpacketAuxdata)(unsafe.Pointer(&m.Data[0]))
+			partial = aux.Status&unix.TP_STATUS_CSUMNOTREADY != 0
 		}
 	}
-	return time.Now()
+	return at, partial
 }
 
 // isTCP reports whether a raw IP datagram carries TCP directly.
@@ -337,11 +416,30 @@ func isTCP(b []byte) bool {
 	return false
 }
 
-// Inject implements targets.Link.
+// Inject implements targets.Link: the datagram goes in behind a virtio header
+// (struct virtio_net_hdr, in the host's byte order) that asks for nothing, or,
+// with a GRO size, marks TCP as a receive offload's merge of segments of that
+// size, as packetdrill's --mss does. The checksums are the packet's own.
 func (l *link) Inject(pkt []byte) error {
-	_, err := l.tun.Write(pkt)
+	b := make([]byte, vnetHdrLen, vnetHdrLen+len(pkt))
+	if l.groSize > 0 && isTCP(pkt) {
+		b[1] = vnetGSOTCPv4
+		if pkt[0]>>4 == 6 {
+			b[1] = vnetGSOTCPv6
+		}
+		binary.NativeEndian.PutUint16(b[4:], uint16(l.groSize))
+	}
+	_, err := l.tun.Write(append(b, pkt...))
 	return err
 }
+
+// The virtio header (linux/virtio_net.h): flags, gso_type, hdr_len,
+// gso_size, csum_start, csum_offset.
+const (
+	vnetHdrLen   = 10
+	vnetGSOTCPv4 = 1 // VIRTIO_NET_HDR_GSO_TCPV4
+	vnetGSOTCPv6 = 4 // VIRTIO_NET_HDR_GSO_TCPV6
+)
 
 // Poll implements targets.Link.
 func (l *link) Poll() (targets.Packet, bool) {

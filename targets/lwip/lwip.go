@@ -115,6 +115,9 @@ func Binary() (string, error) {
 
 // New implements targets.Target: it starts a fresh agent.
 func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, error) {
+	if err := cfg.LinkUnsupported("lwip", false); err != nil {
+		return nil, err
+	}
 	if cfg.TimeWait != 0 {
 		return nil, fmt.Errorf("lwip target: %w: TIME-WAIT is 2*TCP_MSL, fixed when the library is built", targets.ErrUnsupported)
 	}

@@ -16,10 +16,7 @@ import (
 	"github.com/tcpconform/tcpconform/targets"
 )
 
-const (
-	linkQueueLen = 1024
-	linkMTU      = 1500
-)
+const linkQueueLen = 1024
 
 var errClosed = errors.New("netstack: instance closed")
 
@@ -50,9 +47,9 @@ type stampedLink struct {
 
 var _ stack.LinkEndpoint = (*stampedLink)(nil)
 
-func newStampedLink(vc *vclock) *stampedLink {
+func newStampedLink(vc *vclock, mtu int) *stampedLink {
 	return &stampedLink{
-		Endpoint: channel.New(linkQueueLen, linkMTU, ""),
+		Endpoint: channel.New(linkQueueLen, uint32(mtu), ""),
 		vc:       vc,
 		ready:    make(chan struct{}, 1),
 	}

@@ -3,7 +3,7 @@
 // a virtual clock.
 //
 // Each instance is a fresh stack with IPv4, IPv6 and TCP (Reno) on one NIC
-// (ID 1) backed by a raw-IP channel link: MTU 1500, no link-layer header, no
+// (ID 1) backed by a raw-IP channel link: MTU 1500 unless Config.MTU says, no link-layer header, no
 // neighbour resolution, no GSO, and no checksum offload, so the stack verifies
 // the checksums of what is injected (a bad one is dropped silently) and
 // computes them on what it sends. The stack owns 192.0.2.1/24 and
@@ -80,6 +80,13 @@ func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := cfg.LinkUnsupported("netstack", true); err != nil {
+		return nil, err
+	}
+	mtu := cfg.MTU
+	if mtu == 0 {
+		mtu = targets.DefaultMTU
+	}
 	seed := cfg.Seed
 	if seed == 0 {
 		seed = defaultSeed
@@ -90,7 +97,7 @@ func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, er
 		known:  make(map[*tcp.Endpoint]struct{}),
 		probed: make(map[targets.Tuple]probeRecord),
 	}
-	in.link = newStampedLink(in.vc)
+	in.link = newStampedLink(in.vc, mtu)
 
 	in.s = stack.New(stack.Options{
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol},

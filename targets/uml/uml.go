@@ -94,6 +94,9 @@ func init() { run.lease = make(chan struct{}, 1) }
 // New implements targets.Target: it waits for the guest to be free, boots it
 // if no guest is running (or the last one died), and resets it.
 func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, error) {
+	if err := cfg.LinkUnsupported("uml", false); err != nil {
+		return nil, err
+	}
 	if cfg.TimeWait != 0 {
 		return nil, fmt.Errorf("uml target: %w: Linux's TIME-WAIT is fixed at 60 s", targets.ErrUnsupported)
 	}
