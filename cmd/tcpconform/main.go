@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/tcpconform/tcpconform/injector"
+	"github.com/tcpconform/tcpconform/script"
 	"github.com/tcpconform/tcpconform/suites"
 	"github.com/tcpconform/tcpconform/targets"
 	_ "github.com/tcpconform/tcpconform/targets/linux"
@@ -157,7 +158,7 @@ type runFlags struct {
 	tolUsecs                     int64
 	tolPct                       float64
 	defines                      defines
-	likeRunAll, confirm          bool
+	likeRunAll, confirm, strict  bool
 	options                      packetdrillOptions
 	outputs                      outputFlags
 }
@@ -171,6 +172,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.verbose, "v", false, "print every packet sent and received, and each case's labels")
 	fs.BoolVar(&f.verbose, "verbose", false, "same as -v")
 	fs.IntVar(&f.parallel, "parallel", 1, "run this many cases at once")
+	fs.BoolVar(&f.strict, "strict-segments", false, "wire-exact scripts: a device without segmentation or checksum offload (scripts otherwise get packetdrill's, with TSO), and each outbound line matches one segment (packetdrill's --strict_segments)")
 	fs.BoolVar(&f.confirm, "confirm", true, "run a case that failed once more, alone, after the others; the second run's verdict counts (a real clock's timing under load is the harness's, not the stack's)")
 	fs.StringVar(&f.ip, "ip", "", "IP version of scripts: 4, 6 or 4in6 (default: what the script says, else both 4 and 6)")
 	fs.Int64Var(&f.tolUsecs, "tolerance-usecs", -1, "timing tolerance of scripts in microseconds (default: the script's, else 4000)")
@@ -185,6 +187,13 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 func (f *runFlags) scriptOptions() (suites.ScriptOptions, error) {
 	o := suites.ScriptOptions{Defines: f.defines, LikeRunAll: f.likeRunAll}
 	o.CommandLine = f.options
+	if f.strict {
+		strict, err := script.NewOption(script.Pos{File: "-strict-segments"}, "strict_segments", "", false)
+		if err != nil {
+			return o, err
+		}
+		o.CommandLine = append(o.CommandLine, strict)
+	}
 	if f.ip != "" {
 		m, err := injector.ParseIPMode(f.ip)
 		if err != nil {
@@ -276,7 +285,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tcpconform run: %v\n", err)
 		return exitError
 	}
-	opts := injector.RunOptions{Seed: f.seed, PcapDir: f.pcapDir, PcapAll: f.outputs.pcap == "all", Timeout: f.timeout, Verbose: f.verbose}
+	opts := injector.RunOptions{Seed: f.seed, PcapDir: f.pcapDir, PcapAll: f.outputs.pcap == "all", Timeout: f.timeout, Verbose: f.verbose, NoOffload: f.strict}
 	counts := map[injector.Outcome]int{}
 	var results []injector.Result
 	prog := newProgress(stdout, len(cases))

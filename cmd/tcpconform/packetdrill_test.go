@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -186,5 +187,43 @@ func TestBlockingCallVerdictIsStable(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// segmentsScript writes 4000 bytes after a handshake with MSS 1460 and
+// expects them as the line says.
+const segmentsScript = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 < S 0:0(0) win 65535 <mss 1460,nop,wscale 7>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,wscale 7>
++0 < . 1:1(0) ack 1 win 1000
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 4000) = 4000
+%s`
+
+// -strict-segments gives scripts a device without segmentation offload and
+// matches one segment per line: 4000 bytes leave as 1460-byte segments and
+// a line of 4000 fails; without it the 4000-byte line passes.
+func TestStrictSegmentsOnLinux(t *testing.T) {
+	needLinux(t)
+	one := "+0 > P. 1:4001(4000) ack 1\n"
+	three := "+0 > . 1:1461(1460) ack 1\n+0 > . 1461:2921(1460) ack 1\n+0 > P. 2921:4001(1080) ack 1\n"
+	dir := writeScripts(t, map[string]string{"one.pkt": fmt.Sprintf(segmentsScript, one), "three.pkt": fmt.Sprintf(segmentsScript, three)})
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-strict-segments"}, []string{"PASS  " + dir + "/three.pkt [IPv4]", "FAIL  " + dir + "/one.pkt [IPv4]"}},
+		{nil, []string{"PASS  " + dir + "/one.pkt [IPv4]"}},
+	} {
+		args := append([]string{"run", "-target", "linux", "-ip", "4", "-pcap-dir", t.TempDir()}, tt.args...)
+		_, out, errs := runMain(append(args, dir)...)
+		for _, w := range tt.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%q: output lacks %q\n%s\n%s", tt.args, w, out, errs)
+			}
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -302,5 +303,28 @@ func TestCongestionControlIsPinned(t *testing.T) {
 	out, err := in.RunShell(context.Background(), "cat /proc/sys/net/ipv4/tcp_congestion_control", t.TempDir())
 	if got := strings.TrimSpace(string(out)); err != nil || got != want {
 		t.Errorf("namespace runs %q (%v), want %q (host allows %q)", got, err, want, strings.TrimSpace(string(allowed)))
+	}
+}
+
+// A namespace named while `ip netns add` runs for the first time (as a
+// packetdrill runner's in_netns.sh does) can still be unnamed: /run/netns
+// is already a mount point of its own, so iproute2 does not mount over it.
+func TestNamesOutliveIPNetnsAdd(t *testing.T) {
+	need(t)
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		t.Skip("iproute2's ip is not installed")
+	}
+	inst := newInstance(t)
+	other := "tcpconform-test-other-" + fmtInt(os.Getpid())
+	if out, err := exec.Command(ip, "netns", "add", other).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(ip, "netns", "del", other).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns del: %v\n%s", err, out)
+	}
+	inst.Close()
+	if left := ourNamespaces(t); len(left) > 0 {
+		t.Errorf("names left after close: %v", left)
 	}
 }

@@ -132,10 +132,34 @@ func nsInode(path string) (uint64, error) {
 	return st.Ino, nil
 }
 
+// netnsDirOnce makes /run/netns a mount point of its own once.
+var netnsDirOnce sync.Once
+
+// shareNetnsDir makes /run/netns a shared mount of itself, as iproute2's
+// `ip netns add` does on first use. Were it left a plain directory, the
+// first `ip netns add` run later (a packetdrill runner's in_netns.sh, say)
+// would mount /run/netns over itself and hide the names this process had
+// already mounted there, which then could be neither unmounted nor reaped.
+func shareNetnsDir() error {
+	var err error
+	netnsDirOnce.Do(func() {
+		if err = os.MkdirAll(netnsDir, 0o755); err != nil {
+			return
+		}
+		if unix.Mount("", netnsDir, "none", unix.MS_SHARED|unix.MS_REC, "") == nil {
+			return // already a mount point
+		}
+		if err = unix.Mount(netnsDir, netnsDir, "none", unix.MS_BIND|unix.MS_REC, ""); err == nil {
+			err = unix.Mount("", netnsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
+		}
+	})
+	return err
+}
+
 // nameNetns bind-mounts the thread's namespace at /run/netns/name.
 func nameNetns(name string) error {
-	if err := os.MkdirAll(netnsDir, 0o755); err != nil {
-		return err
+	if err := shareNetnsDir(); err != nil {
+		return fmt.Errorf("make %s a shared mount: %w", netnsDir, err)
 	}
 	path := filepath.Join(netnsDir, name)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
