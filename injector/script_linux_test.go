@@ -1,7 +1,6 @@
 package injector_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/tcpconform/tcpconform/injector"
-	"github.com/tcpconform/tcpconform/script"
 	"github.com/tcpconform/tcpconform/targets"
 	_ "github.com/tcpconform/tcpconform/targets/linux"
 )
@@ -25,16 +23,7 @@ func runLinux(t *testing.T, src string, defines map[string]string) injector.Resu
 	if err := tgt.Available(); err != nil {
 		t.Skipf("linux target unavailable: %v", err)
 	}
-	f, err := script.Parse("t.pkt", []byte(src), script.ParseOptions{Defines: defines})
-	if err != nil {
-		t.Fatalf("parse:\n%v", err)
-	}
-	mode := injector.IPModeV4
-	c, err := injector.ScriptCase(f, injector.ScriptOptions{IP: &mode})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return injector.Run(context.Background(), tgt, c, injector.RunOptions{})
+	return runScriptOn(t, tgt, src, defines)
 }
 
 // linuxCase is a script run on the linux target and the outcome it must

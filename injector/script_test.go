@@ -9,6 +9,7 @@ import (
 
 	"github.com/tcpconform/tcpconform/injector"
 	"github.com/tcpconform/tcpconform/script"
+	"github.com/tcpconform/tcpconform/targets"
 )
 
 // handshake is the opening most test scripts share: a listener, the peer's
@@ -58,7 +59,14 @@ func tsTick(rest string) string {
 // runScript parses src as t.pkt and runs it over IPv4 on netstack.
 func runScript(t *testing.T, src string) injector.Result {
 	t.Helper()
-	f, err := script.Parse("t.pkt", []byte(src), script.ParseOptions{})
+	return runScriptOn(t, netstack(t), src, nil)
+}
+
+// runScriptOn parses src as t.pkt, with defines, and runs it over IPv4 on
+// tgt, keeping the packet log.
+func runScriptOn(t *testing.T, tgt targets.Target, src string, defines map[string]string) injector.Result {
+	t.Helper()
+	f, err := script.Parse("t.pkt", []byte(src), script.ParseOptions{Defines: defines})
 	if err != nil {
 		t.Fatalf("parse:\n%v", err)
 	}
@@ -67,7 +75,7 @@ func runScript(t *testing.T, src string) injector.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return injector.Run(context.Background(), netstack(t), c, injector.RunOptions{Verbose: true})
+	return injector.Run(context.Background(), tgt, c, injector.RunOptions{Verbose: true})
 }
 
 func TestScriptOutcomes(t *testing.T) {

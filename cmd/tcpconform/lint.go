@@ -8,8 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/tcpconform/tcpconform/script"
 )
@@ -25,27 +23,6 @@ file:line:col: warning: message and does not make the script bad. The
 exit status is 0 when all are ok and 2 otherwise.
 `
 
-// defineFlags collects repeated -D SYM=val flags.
-type defineFlags map[string]string
-
-func (d defineFlags) String() string {
-	keys := make([]string, 0, len(d))
-	for k := range d {
-		keys = append(keys, k+"="+d[k])
-	}
-	sort.Strings(keys)
-	return strings.Join(keys, ",")
-}
-
-func (d defineFlags) Set(s string) error {
-	name, val, ok := strings.Cut(s, "=")
-	if !ok || name == "" {
-		return fmt.Errorf("want SYM=val, not %q", s)
-	}
-	d[name] = val
-	return nil
-}
-
 // cmdLint runs "tcpconform lint".
 func cmdLint(args []string, stdout, stderr io.Writer) int {
 	set := flag.NewFlagSet("lint", flag.ContinueOnError)
@@ -54,8 +31,8 @@ func cmdLint(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, lintUsage)
 		set.PrintDefaults()
 	}
-	defines := defineFlags{}
-	set.Var(defines, "D", "define SYM as val while reading the scripts (repeatable)")
+	defs := defines{}
+	set.Var(defs, "D", "define SYM as val while reading the scripts (repeatable)")
 	if err := set.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -66,7 +43,7 @@ func cmdLint(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, lintUsage)
 		return exitError
 	}
-	opts := script.ParseOptions{Defines: defines}
+	opts := script.ParseOptions{Defines: defs}
 	ok, bad := 0, 0
 	for _, arg := range set.Args() {
 		files, err := scriptFiles(arg)

@@ -92,7 +92,7 @@ func TestLint(t *testing.T) {
 		{
 			name:   "bad define",
 			args:   []string{"-D", "NOVALUE", dir},
-			stderr: "invalid value \"NOVALUE\" for flag -D: want SYM=val, not \"NOVALUE\"\n",
+			stderr: "invalid value \"NOVALUE\" for flag -D: want SYM=value, got \"NOVALUE\"\n",
 			code:   2,
 		},
 	}
