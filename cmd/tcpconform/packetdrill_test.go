@@ -227,3 +227,28 @@ func TestStrictSegmentsOnLinux(t *testing.T) {
 		}
 	}
 }
+
+// A script that fails is run once more and the second verdict counts; the
+// first failure is still printed. The init script turns timestamps off the
+// first time only, so the first SYN-ACK lacks the option the script wants.
+func TestDropInConfirmsFailures(t *testing.T) {
+	needLinux(t)
+	dir := writeScripts(t, map[string]string{
+		"once.sh":  "#!/bin/sh\n[ -e first-done ] && exit 0\ntouch first-done\nsysctl -q -w net.ipv4.tcp_timestamps=0\n",
+		"ts.pkt":   tsPassiveOpenScript(100),
+	})
+	if err := os.Chmod(filepath.Join(dir, "once.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	code, _, errs := runMain("packetdrill", "--init_scripts=./once.sh", "ts.pkt")
+	if code != 0 || !strings.Contains(errs, "ts.pkt:5: outbound packet does not match") ||
+		!strings.HasSuffix(errs, "(failed the first time; passed when run again, which is the verdict)\n") {
+		t.Errorf("exit %d, stderr:\n%s", code, errs)
+	}
+	os.Remove("first-done")
+	code, _, errs = runMain("packetdrill", "--confirm=false", "--init_scripts=./once.sh", "ts.pkt")
+	if code != 1 {
+		t.Errorf("--confirm=false: exit %d, stderr:\n%s", code, errs)
+	}
+}
