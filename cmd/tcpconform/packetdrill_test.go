@@ -234,8 +234,8 @@ func TestStrictSegmentsOnLinux(t *testing.T) {
 func TestDropInConfirmsFailures(t *testing.T) {
 	needLinux(t)
 	dir := writeScripts(t, map[string]string{
-		"once.sh":  "#!/bin/sh\n[ -e first-done ] && exit 0\ntouch first-done\nsysctl -q -w net.ipv4.tcp_timestamps=0\n",
-		"ts.pkt":   tsPassiveOpenScript(100),
+		"once.sh": "#!/bin/sh\n[ -e first-done ] && exit 0\ntouch first-done\nsysctl -q -w net.ipv4.tcp_timestamps=0\n",
+		"ts.pkt":  tsPassiveOpenScript(100),
 	})
 	if err := os.Chmod(filepath.Join(dir, "once.sh"), 0o755); err != nil {
 		t.Fatal(err)
