@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -219,8 +220,14 @@ func (in *instance) Close() error {
 		in.mu.Unlock()
 		in.link.close()
 		in.ex.stop()
+		os.Remove(in.nstatHistory())
 	})
 	return nil
+}
+
+// nstatHistory is the instance's own nstat history file.
+func (in *instance) nstatHistory() string {
+	return filepath.Join(os.TempDir(), "tcpconform-nstat-"+strconv.Itoa(in.ex.tid))
 }
 
 // SetSysctl implements targets.Sysctls: it writes the namespace's own
@@ -250,7 +257,11 @@ func (in *instance) RunShell(ctx context.Context, command, dir string) ([]byte, 
 	pid := strconv.Itoa(in.ex.tid)
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", "PPID="+pid+"\n"+command)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PACKETDRILL_PID="+pid)
+	// nstat keeps the counters it last showed in a history file, by default
+	// one per user in /tmp, so a script's `nstat | grep ...` would see
+	// only what changed since another instance's call: each instance keeps
+	// its own.
+	cmd.Env = append(os.Environ(), "PACKETDRILL_PID="+pid, "NSTAT_HISTORY="+in.nstatHistory())
 	// The shell is the first process of a new PID namespace, so whatever it
 	// starts dies with it; it dies with the namespace's thread (so with
 	// the instance, and with the harness even if that is killed outright).

@@ -328,3 +328,25 @@ func TestNamesOutliveIPNetnsAdd(t *testing.T) {
 		t.Errorf("names left after close: %v", left)
 	}
 }
+
+// Each instance's shell keeps its own nstat history, so scripts running in
+// parallel do not take each other's counter increments; it goes with the
+// instance.
+func TestNstatHistoryPerInstance(t *testing.T) {
+	a, b := newInstance(t), newInstance(t)
+	var paths []string
+	for _, in := range []*instance{a, b} {
+		out, err := in.RunShell(context.Background(), "echo $NSTAT_HISTORY; nstat -n 2>/dev/null; true", t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, strings.TrimSpace(string(out)))
+	}
+	if paths[0] == "" || paths[0] == paths[1] {
+		t.Fatalf("NSTAT_HISTORY %q", paths)
+	}
+	a.Close()
+	if _, err := os.Stat(paths[0]); !os.IsNotExist(err) {
+		t.Errorf("%s left after close: %v", paths[0], err)
+	}
+}
