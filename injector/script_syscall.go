@@ -52,9 +52,15 @@ type pendingCall struct {
 	sc       *script.Syscall
 	pc       preparedCall
 	due, tol time.Duration
+	// late is how much later still the target may return it (its
+	// profile's timer granularity and latency, as for outbound packets).
+	late time.Duration
 	done     chan callResult
 	cancel   context.CancelFunc
 }
+
+// latest is the last moment the call may return.
+func (c *pendingCall) latest() time.Duration { return c.due + c.tol + c.late }
 
 func (r *scriptRun) syscall(ev *script.Event, sc *script.Syscall, start time.Duration) {
 	pc := r.prepare(sc)
@@ -66,7 +72,7 @@ func (r *scriptRun) syscall(ev *script.Event, sc *script.Syscall, start time.Dur
 		base := start - ev.Time.Start
 		due := base + ev.Time.BlockEnd
 		ctx, cancel := context.WithCancel(r.t.ctx)
-		call := &pendingCall{sc: sc, pc: pc, due: due, tol: r.tolerance(due - start), done: make(chan callResult, 1), cancel: cancel}
+		call := &pendingCall{sc: sc, pc: pc, due: due, tol: r.tolerance(due - start), late: r.p.Late, done: make(chan callResult, 1), cancel: cancel}
 		r.blocking = call
 		go func() {
 			res := pc.exec(ctx)
@@ -167,14 +173,14 @@ func (r *scriptRun) pollBlocking(next time.Duration) {
 	r.p.clock.Settle()
 	var grace <-chan time.Time
 	switch {
-	case next > c.due+c.tol:
+	case next > c.latest():
 		// The script is about to go past the call's due time, so the call
 		// must have returned: wait for it before time moves on (on a real
 		// clock, until its deadline), giving its goroutine a generous
 		// moment to report even on a loaded machine.
 		wait := lateReport
 		if !r.p.clock.Virtual() {
-			wait += max(c.due+c.tol-r.p.Elapsed(), 0)
+			wait += max(c.latest()-r.p.Elapsed(), 0)
 		}
 		grace = time.After(wait)
 	case r.p.clock.Virtual():
@@ -195,7 +201,7 @@ func (r *scriptRun) pollBlocking(next time.Duration) {
 			}
 		}
 	}
-	if next > c.due+c.tol {
+	if next > c.latest() {
 		c.cancel()
 		r.failAt(c.sc.Pos, "%s had not returned by %.6f s; the script expects it to return at %.6f s (tolerance %.6f s)",
 			callText(c.sc), next.Seconds(), c.due.Seconds(), c.tol.Seconds())
@@ -206,7 +212,7 @@ func (r *scriptRun) finishBlocking(res callResult) {
 	c := r.blocking
 	r.blocking = nil
 	c.cancel()
-	if res.at < c.due-c.tol || res.at > c.due+c.tol {
+	if res.at < c.due-c.tol || res.at > c.latest() {
 		r.failAt(c.sc.Pos, "timing error: %s returned at %.6f s; the script expects %.6f s (tolerance %.6f s)",
 			callText(c.sc), res.at.Seconds(), c.due.Seconds(), c.tol.Seconds())
 	}
@@ -222,11 +228,11 @@ func (r *scriptRun) awaitBlocking() {
 		return
 	}
 	if r.p.clock.Virtual() {
-		r.waitUntil(c.due + c.tol)
+		r.waitUntil(c.latest())
 		if r.blocking != c {
 			return // collected while waiting
 		}
-	} else if wait := c.due + c.tol - r.p.Elapsed(); wait > 0 {
+	} else if wait := c.latest() - r.p.Elapsed(); wait > 0 {
 		select {
 		case res := <-c.done:
 			r.finishBlocking(res)
