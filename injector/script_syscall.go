@@ -54,9 +54,9 @@ type pendingCall struct {
 	due, tol time.Duration
 	// late is how much later still the target may return it (its
 	// profile's timer granularity and latency, as for outbound packets).
-	late time.Duration
-	done     chan callResult
-	cancel   context.CancelFunc
+	late   time.Duration
+	done   chan callResult
+	cancel context.CancelFunc
 }
 
 // latest is the last moment the call may return.
