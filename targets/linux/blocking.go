@@ -156,3 +156,19 @@ func (b *blocked) wake() bool {
 		}
 	}
 }
+
+// waits reports whether a call with these MSG_ flags on so may block.
+func (so *socket) waits(flags int) bool {
+	return !so.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0
+}
+
+// blockCount is block for a call that returns a count of bytes.
+func (k sockets) blockCount(ctx context.Context, fd int, blocking bool, call func(fd int) (int, error)) (int, error) {
+	var n int
+	err := k.block(ctx, fd, blocking, func(fd int) error {
+		var err error
+		n, err = call(fd)
+		return err
+	})
+	return n, err
+}

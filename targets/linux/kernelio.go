@@ -65,18 +65,15 @@ func (k sockets) sendRaw(ctx context.Context, fd int, buf unsafe.Pointer, n, fla
 	if salen > 0 {
 		to = unsafe.Pointer(sa)
 	}
-	blocking := !so.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0
-	var got uintptr
-	err = k.block(ctx, fd, blocking, func(fd int) error {
-		var e unix.Errno
-		got, _, e = unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(buf), uintptr(n),
+	got, err := k.blockCount(ctx, fd, so.waits(flags), func(fd int) (int, error) {
+		got, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(buf), uintptr(n),
 			uintptr(flags), uintptr(to), uintptr(salen))
-		return errnoOf(e)
+		return int(got), errnoOf(e)
 	})
 	if err != nil {
 		return -1, err
 	}
-	return int(got), nil
+	return got, nil
 }
 
 // SendNull implements targets.NullBuffers.
@@ -96,17 +93,14 @@ func (k sockets) RecvNull(ctx context.Context, fd, n, flags int) (int, error) {
 		return 0, err
 	}
 	defer done()
-	blocking := !so.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0
-	var got uintptr
-	err = k.block(ctx, fd, blocking, func(fd int) error {
-		var e unix.Errno
-		got, _, e = unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), 0, uintptr(n), uintptr(flags), 0, 0)
-		return errnoOf(e)
+	got, err := k.blockCount(ctx, fd, so.waits(flags), func(fd int) (int, error) {
+		got, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), 0, uintptr(n), uintptr(flags), 0, 0)
+		return int(got), errnoOf(e)
 	})
 	if err != nil {
 		return -1, err
 	}
-	return int(got), nil
+	return got, nil
 }
 
 // ConnectFamily implements targets.BareFamilies.
@@ -302,11 +296,8 @@ func (k sockets) SendMsg(ctx context.Context, fd int, iov [][]byte, flags int) (
 	}
 	defer done()
 	spaced := apart(iov)
-	var n int
-	err = k.block(ctx, fd, !so.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0, func(fd int) error {
-		var err error
-		n, err = unix.SendmsgBuffers(fd, spaced, nil, nil, flags)
-		return err
+	n, err := k.blockCount(ctx, fd, so.waits(flags), func(fd int) (int, error) {
+		return unix.SendmsgBuffers(fd, spaced, nil, nil, flags)
 	})
 	if err != nil {
 		return 0, err

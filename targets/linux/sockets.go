@@ -303,11 +303,8 @@ func (k sockets) SendTo(ctx context.Context, fd int, b []byte, flags int, addr n
 	if addr.IsValid() {
 		to = sockaddr(addr)
 	}
-	var n int
-	err = k.block(ctx, fd, !so.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0, func(fd int) error {
-		var err error
-		n, err = unix.SendmsgN(fd, b, nil, to, flags)
-		return err
+	n, err := k.blockCount(ctx, fd, so.waits(flags), func(fd int) (int, error) {
+		return unix.SendmsgN(fd, b, nil, to, flags)
 	})
 	if err != nil {
 		return 0, err
@@ -325,11 +322,9 @@ func (k sockets) RecvFrom(ctx context.Context, fd int, n int, flags int) ([]byte
 	defer done()
 
 	buf := make([]byte, n)
-	var got int
-	err = k.block(ctx, fd, !so.nonblock.Load() && flags&unix.MSG_DONTWAIT == 0, func(fd int) error {
-		var err error
-		got, _, err = unix.Recvfrom(fd, buf, flags)
-		return err
+	got, err := k.blockCount(ctx, fd, so.waits(flags), func(fd int) (int, error) {
+		got, _, err := unix.Recvfrom(fd, buf, flags)
+		return got, err
 	})
 	if err != nil {
 		return nil, err
