@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tcpconform/tcpconform/injector"
@@ -284,11 +285,15 @@ func TestFailuresAreConfirmedAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var mu sync.Mutex // cases run two at a time
 	runs := map[string]int{}
 	mk := func(name string, failures int) *injector.Case {
 		return &injector.Case{Name: name, Location: "x.go:1", Run: func(t *injector.T) {
+			mu.Lock()
 			runs[name]++
-			if runs[name] <= failures {
+			n := runs[name]
+			mu.Unlock()
+			if n <= failures {
 				t.FailAt("x.go:2", "late by 6 ms")
 			}
 		}}
