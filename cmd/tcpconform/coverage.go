@@ -23,16 +23,14 @@ func cmdCoverage(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	target := fs.String("target", envOr("TCPCONFORM_TARGET", "netstack"), "target whose verdicts to show")
 	parallel := fs.Int("parallel", 1, "run this many cases at once")
 	seed := fs.Uint64("seed", 1, "seed for the target's randomness")
+	opts := targets.Options{}
+	registerTargetOptions(fs, opts)
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
 	}
-	tgt, err := targets.Lookup(*target)
+	tgt, err := openTarget(*target, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpconform coverage: -target: %v\n", err)
-		return exitError
-	}
-	if err := tgt.Available(); err != nil {
-		fmt.Fprintf(stderr, "tcpconform coverage: target %s cannot run here: %v\n", tgt.Name(), err)
 		return exitError
 	}
 	cases := suites.Cases()

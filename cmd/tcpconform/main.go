@@ -151,6 +151,7 @@ func (d defines) Set(v string) error {
 // runFlags are the flags of run.
 type runFlags struct {
 	target, pattern, pcapDir, ip string
+	targetOpts                   targets.Options
 	seed                         uint64
 	timeout                      time.Duration
 	verbose                      bool
@@ -181,6 +182,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.options, "O", "give scripts one of packetdrill's options, NAME[=VALUE], as on its command line: it wins over the script's own (repeatable)")
 	fs.BoolVar(&f.likeRunAll, "like-run-all", false, "run each script file as packetdrill's run_all.py does: in ipv4, ipv4-mapped-ipv6 and ipv6 (by its name rule; only -ip's when given), each with run_all.py's options and -D definitions for it")
 	f.outputs.register(fs)
+	registerTargetOptions(fs, f.targetOpts)
 }
 
 // scriptOptions turns the flags into script options.
@@ -245,7 +247,7 @@ func loadCases(f *runFlags, paths []string) (cases []*injector.Case, loadErr err
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	f := &runFlags{defines: defines{}}
+	f := &runFlags{defines: defines{}, targetOpts: targets.Options{}}
 	f.register(fs)
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
@@ -254,13 +256,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitError
 	}
-	tgt, err := targets.Lookup(f.target)
+	tgt, err := openTarget(f.target, f.targetOpts)
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpconform run: -target: %v\n", err)
-		return exitError
-	}
-	if err := tgt.Available(); err != nil {
-		fmt.Fprintf(stderr, "tcpconform run: target %s cannot run here: %v\n", tgt.Name(), err)
 		return exitError
 	}
 	if f.parallel < 1 {
@@ -416,7 +414,7 @@ func confirmAlone(ctx context.Context, tgt targets.Target, results iter.Seq[inje
 
 func cmdList(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
-	f := &runFlags{defines: defines{}}
+	f := &runFlags{defines: defines{}, targetOpts: targets.Options{}}
 	fs.StringVar(&f.pattern, "run", "", "list only cases whose name or labels match this regexp")
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code

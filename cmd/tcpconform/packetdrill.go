@@ -55,6 +55,16 @@ type pdCommandLine struct {
 	timeout      time.Duration
 	help         bool
 	confirm      string // "true" or "false"
+	targetVals   map[string]*string // by target option name: see targetOptionFlags
+}
+
+// targetOpts returns the target options given on the command line.
+func (c *pdCommandLine) targetOpts() targets.Options {
+	opts := targets.Options{}
+	for name, v := range c.targetVals {
+		opts[name] = *v
+	}
+	return opts
 }
 
 // packetdrillOptions collects run's repeated -O NAME[=VALUE] flags: a
@@ -93,6 +103,12 @@ func parsePacketdrillArgs(args []string) (*pdCommandLine, error) {
 	c := &pdCommandLine{defines: map[string]string{}, target: envOr("TCPCONFORM_TARGET", "linux"), timeout: pdTimeout, confirm: "true"}
 	pos := script.Pos{File: "command line"}
 	own := map[string]*string{"target": &c.target, "pcap_dir": &c.pcapDir, "confirm": &c.confirm}
+	c.targetVals = map[string]*string{}
+	for _, o := range targetOptionFlags { // --agent_cmd for -agent-cmd, in packetdrill's spelling
+		v := new(string)
+		c.targetVals[o.name] = v
+		own[strings.ReplaceAll(o.name, "-", "_")] = v
+	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
@@ -239,10 +255,7 @@ func cmdPacketdrill(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	var tgt targets.Target
 	if !c.dry {
-		if tgt, err = targets.Lookup(c.target); err == nil {
-			err = tgt.Available()
-		}
-		if err != nil {
+		if tgt, err = openTarget(c.target, c.targetOpts()); err != nil {
 			fmt.Fprintf(stderr, "packetdrill: target %s: %v\n", c.target, err)
 			return exitError
 		}
