@@ -54,7 +54,7 @@ type pdCommandLine struct {
 	pcapDir      string
 	timeout      time.Duration
 	help         bool
-	confirm      string // "true" or "false"
+	confirm      string             // "true" or "false"
 	targetVals   map[string]*string // by target option name: see targetOptionFlags
 }
 

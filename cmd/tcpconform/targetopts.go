@@ -41,5 +41,7 @@ type unavailableError struct {
 	err  error
 }
 
-func (e *unavailableError) Error() string { return "target " + e.name + " cannot run here: " + e.err.Error() }
+func (e *unavailableError) Error() string {
+	return "target " + e.name + " cannot run here: " + e.err.Error()
+}
 func (e *unavailableError) Unwrap() error { return e.err }
