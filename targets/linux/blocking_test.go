@@ -121,10 +121,7 @@ func TestBlockingAcceptIsARealSystemCallAndCancellable(t *testing.T) {
 	if !eventually(func() bool { return len(sleepingIn(t, unix.SYS_ACCEPT4)) == before }) {
 		t.Error("a thread still sleeps in accept4 after the call returned")
 	}
-	in.mu.Lock()
-	inflight := in.inflight
-	in.mu.Unlock()
-	if inflight != 0 {
+	if inflight := in.InFlight(); inflight != 0 {
 		t.Errorf("%d calls still in flight", inflight)
 	}
 }
@@ -291,7 +288,7 @@ func TestCloseWhileACallIsBlocked(t *testing.T) {
 // waits for data, and ends with its context.
 func TestBlockingPipeReadWaitsAndEnds(t *testing.T) {
 	in := newInstance(t)
-	so := sockets{in}
+	so := in.Stack
 	r, w, err := so.Pipe()
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 // carry its own through TCP_FASTOPEN_KEY, given as extra.
 func (in *instance) FastOpenCookies(client, server netip.Addr, extra [][]byte) ([][]byte, error) {
 	var text []byte
-	err := in.ex.do(func() error {
+	err := in.ex.Do(func() error {
 		var err error
 		text, err = os.ReadFile("/proc/sys/net/ipv4/tcp_fastopen_key")
 		return err

@@ -25,6 +25,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tcpconform/tcpconform/internal/posix"
 	"github.com/tcpconform/tcpconform/targets"
 )
 
@@ -110,20 +111,12 @@ var pinned = [][2]string{
 	{"net/ipv4/tcp_recovery", "1"},
 }
 
-// instance is one namespace.
+// instance is one namespace: its thread, its TUN link, and its sockets
+// (posix.Stack, which also reads states and TCP_INFO).
 type instance struct {
-	ex   *executor
+	ex   *posix.Thread
 	link *link
-
-	mu   sync.Mutex
-	fds  map[int]*socket
-	seen map[targets.Tuple]bool
-	// closing, stop, inflight and idle let Close end the calls that may
-	// block before it closes their descriptors (see sockets.enter).
-	closing  bool
-	stop     chan struct{}
-	inflight int
-	idle     *sync.Cond
+	*posix.Stack
 
 	closeOnce sync.Once
 }
@@ -135,19 +128,18 @@ func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, er
 	if cfg.GROSize < 0 || cfg.GROSize > 0xffff {
 		return nil, fmt.Errorf("linux target: %w: GRO segment size %d is outside 1..65535", targets.ErrUnsupported, cfg.GROSize)
 	}
-	reapOnce.Do(func() { ReapLeftovers() })
+	reapOnce.Do(func() { posix.ReapLeftovers() })
 	realTimeOnce.Do(func() {
 		morePs()
 		raisePriority()
 	})
-	ex, err := newExecutor()
+	ex, err := posix.NewThread()
 	if err != nil {
 		return nil, err
 	}
-	in := &instance{ex: ex, fds: map[int]*socket{}, seen: map[targets.Tuple]bool{}, stop: make(chan struct{})}
-	in.idle = sync.NewCond(&in.mu)
+	in := &instance{ex: ex, Stack: posix.New(ex)}
 	var tun, sniffer *os.File
-	err = ex.do(func() error {
+	err = ex.Do(func() error {
 		for _, kv := range pinned {
 			if err := writeProcSys(kv[0], kv[1]); err != nil {
 				return err
@@ -175,23 +167,25 @@ func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, er
 		return err
 	})
 	if err != nil {
-		ex.stop()
-		return nil, fmt.Errorf("linux target: set up namespace %s: %w", ex.name, err)
+		ex.Stop()
+		return nil, fmt.Errorf("linux target: set up namespace %s: %w", ex.Name(), err)
 	}
 	in.link = newLink(tun, sniffer, cfg.GROSize)
 	return in, nil
 }
 
-// The linux sockets also take flags, poll and ioctls.
+// The linux sockets also take flags, poll and ioctls, and report states
+// and TCP_INFO.
 var (
-	_ targets.FlaggedIO = sockets{}
-	_ targets.Poller    = sockets{}
-	_ targets.Ioctler   = sockets{}
-	_ targets.Epoller   = sockets{}
+	_ targets.FlaggedIO = (*instance)(nil)
+	_ targets.Poller    = (*instance)(nil)
+	_ targets.Ioctler   = (*instance)(nil)
+	_ targets.Epoller   = (*instance)(nil)
+	_ targets.TCPInfo   = (*instance)(nil)
 )
 
 func (in *instance) Link() targets.Link       { return in.link }
-func (in *instance) Sockets() targets.Sockets { return sockets{in} }
+func (in *instance) Sockets() targets.Sockets { return in.Stack }
 func (in *instance) Clock() targets.Clock     { return targets.RealClock{} }
 func (in *instance) Addrs() targets.Addrs     { return addrs }
 
@@ -205,21 +199,9 @@ func (in *instance) Capabilities() targets.Capabilities {
 // frees the namespace once its last socket is gone.
 func (in *instance) Close() error {
 	in.closeOnce.Do(func() {
-		in.mu.Lock()
-		in.closing = true
-		close(in.stop)
-		// Calls in flight end (a blocked one is woken, see block); only
-		// then are their descriptor numbers given back.
-		for in.inflight > 0 {
-			in.idle.Wait()
-		}
-		for fd := range in.fds {
-			unix.Close(fd)
-		}
-		in.fds = map[int]*socket{}
-		in.mu.Unlock()
+		in.Release()
 		in.link.close()
-		in.ex.stop()
+		in.ex.Stop()
 		os.Remove(in.nstatHistory())
 	})
 	return nil
@@ -227,7 +209,7 @@ func (in *instance) Close() error {
 
 // nstatHistory is the instance's own nstat history file.
 func (in *instance) nstatHistory() string {
-	return filepath.Join(os.TempDir(), "tcpconform-nstat-"+strconv.Itoa(in.ex.tid))
+	return filepath.Join(os.TempDir(), "tcpconform-nstat-"+strconv.Itoa(in.ex.Tid()))
 }
 
 // SetSysctl implements targets.Sysctls: it writes the namespace's own
@@ -237,7 +219,7 @@ func (in *instance) SetSysctl(name, value string) error {
 	if !strings.HasPrefix(name, "net.") || strings.ContainsAny(name, "/") || strings.Contains(name, "..") {
 		return fmt.Errorf("sysctl %s: %w: only net.* settings belong to the namespace", name, targets.ErrUnsupported)
 	}
-	err := in.ex.do(func() error { return writeProcSys(strings.ReplaceAll(name, ".", "/"), value) })
+	err := in.ex.Do(func() error { return writeProcSys(strings.ReplaceAll(name, ".", "/"), value) })
 	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("sysctl %s: %w: this kernel has no such setting", name, targets.ErrUnsupported)
 	}
@@ -254,7 +236,7 @@ func (in *instance) RunShell(ctx context.Context, command, dir string) ([]byte, 
 	// number of ours that no other live task has and that no other instance
 	// shares (scripts running in parallel must not share that file): the id
 	// of the namespace's thread.
-	pid := strconv.Itoa(in.ex.tid)
+	pid := strconv.Itoa(in.ex.Tid())
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", "PPID="+pid+"\n"+command)
 	cmd.Dir = dir
 	// nstat keeps the counters it last showed in a history file, by default
@@ -269,7 +251,7 @@ func (in *instance) RunShell(ctx context.Context, command, dir string) ([]byte, 
 	cmd.WaitDelay = time.Second
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := in.ex.do(cmd.Start); err != nil {
+	if err := in.ex.Do(cmd.Start); err != nil {
 		return nil, err
 	}
 	err := cmd.Wait()

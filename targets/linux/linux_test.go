@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tcpconform/tcpconform/internal/hoststate"
+	"github.com/tcpconform/tcpconform/internal/posix"
 	"github.com/tcpconform/tcpconform/state"
 	"github.com/tcpconform/tcpconform/targets"
 	"github.com/tcpconform/tcpconform/wire"
@@ -40,9 +41,9 @@ func newInstance(t testing.TB) *instance {
 
 // ourNamespaces lists the names this process holds under /run/netns.
 func ourNamespaces(t testing.TB) []string {
-	entries, _ := os.ReadDir(netnsDir)
+	entries, _ := os.ReadDir(posix.NetnsDir)
 	var out []string
-	prefix := nsPrefix + fmtInt(os.Getpid()) + "-"
+	prefix := posix.NetnsPrefix + fmtInt(os.Getpid()) + "-"
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), prefix) {
 			out = append(out, e.Name())
@@ -143,37 +144,6 @@ func TestHandshakeStatesAndCleanup(t *testing.T) {
 	}
 	if after := hostView(t); after != before {
 		t.Errorf("the host's network changed:\nbefore:\n%s\nafter:\n%s", before, after)
-	}
-}
-
-func TestReapLeftovers(t *testing.T) {
-	need(t)
-	if err := os.MkdirAll(netnsDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// A name whose owner is gone (pid 2^22 is beyond pid_max's default
-	// range of live pids here) and one whose owner is this process.
-	dead := filepath.Join(netnsDir, nsPrefix+"4194304-1")
-	live := filepath.Join(netnsDir, nsPrefix+fmtInt(os.Getpid())+"-999999")
-	other := filepath.Join(netnsDir, "not-ours-"+fmtInt(os.Getpid()))
-	for _, p := range []string{dead, live, other} {
-		if err := os.WriteFile(p, nil, 0o444); err != nil {
-			t.Fatal(err)
-		}
-	}
-	defer os.Remove(live)
-	defer os.Remove(other)
-	reaped, err := ReapLeftovers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(reaped) != 1 || reaped[0] != filepath.Base(dead) {
-		t.Errorf("reaped %v", reaped)
-	}
-	for p, want := range map[string]bool{dead: false, live: true, other: true} {
-		if _, err := os.Stat(p); (err == nil) != want {
-			t.Errorf("%s exists: %v, want %v", p, err == nil, want)
-		}
 	}
 }
 

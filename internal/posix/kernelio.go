@@ -1,4 +1,4 @@
-package linux
+package posix
 
 import (
 	"context"
@@ -12,10 +12,10 @@ import (
 )
 
 var (
-	_ targets.NullBuffers  = sockets{}
-	_ targets.BareFamilies = sockets{}
-	_ targets.Files        = sockets{}
-	_ targets.Pipes        = sockets{}
+	_ targets.NullBuffers  = (*Stack)(nil)
+	_ targets.BareFamilies = (*Stack)(nil)
+	_ targets.Files        = (*Stack)(nil)
+	_ targets.Pipes        = (*Stack)(nil)
 )
 
 // rawSockaddr lays ap out as the kernel reads a sockaddr, in buf; it
@@ -55,7 +55,7 @@ func errnoOf(e unix.Errno) error {
 
 // sendRaw is sendto(2) with a buffer pointer that may be NULL and an address
 // that may be absent (len 0); on a blocking socket it is a blocking call.
-func (k sockets) sendRaw(ctx context.Context, fd int, buf unsafe.Pointer, n, flags int, sa *unix.RawSockaddrAny, salen uint32) (int, error) {
+func (k *Stack) sendRaw(ctx context.Context, fd int, buf unsafe.Pointer, n, flags int, sa *unix.RawSockaddrAny, salen uint32) (int, error) {
 	so, done, err := k.enter(fd)
 	if err != nil {
 		return 0, err
@@ -77,7 +77,7 @@ func (k sockets) sendRaw(ctx context.Context, fd int, buf unsafe.Pointer, n, fla
 }
 
 // SendNull implements targets.NullBuffers.
-func (k sockets) SendNull(ctx context.Context, fd, n, flags int, addr netip.AddrPort) (int, error) {
+func (k *Stack) SendNull(ctx context.Context, fd, n, flags int, addr netip.AddrPort) (int, error) {
 	var sa unix.RawSockaddrAny
 	var salen uint32
 	if addr.IsValid() {
@@ -87,7 +87,7 @@ func (k sockets) SendNull(ctx context.Context, fd, n, flags int, addr netip.Addr
 }
 
 // RecvNull implements targets.NullBuffers.
-func (k sockets) RecvNull(ctx context.Context, fd, n, flags int) (int, error) {
+func (k *Stack) RecvNull(ctx context.Context, fd, n, flags int) (int, error) {
 	so, done, err := k.enter(fd)
 	if err != nil {
 		return 0, err
@@ -104,7 +104,7 @@ func (k sockets) RecvNull(ctx context.Context, fd, n, flags int) (int, error) {
 }
 
 // ConnectFamily implements targets.BareFamilies.
-func (k sockets) ConnectFamily(ctx context.Context, fd, family int) error {
+func (k *Stack) ConnectFamily(ctx context.Context, fd, family int) error {
 	return k.connect(ctx, fd, func(fd int) error {
 		var sa unix.RawSockaddrAny
 		salen := familySockaddr(family, &sa)
@@ -114,7 +114,7 @@ func (k sockets) ConnectFamily(ctx context.Context, fd, family int) error {
 }
 
 // SendToFamily implements targets.BareFamilies.
-func (k sockets) SendToFamily(ctx context.Context, fd int, b []byte, flags, family int) (int, error) {
+func (k *Stack) SendToFamily(ctx context.Context, fd int, b []byte, flags, family int) (int, error) {
 	var sa unix.RawSockaddrAny
 	salen := familySockaddr(family, &sa)
 	var buf unsafe.Pointer
@@ -126,7 +126,7 @@ func (k sockets) SendToFamily(ctx context.Context, fd int, b []byte, flags, fami
 
 // Open implements targets.Files. The flags are the script's: O_NONBLOCK
 // changes nothing for a regular file, which never makes a call wait.
-func (k sockets) Open(path string, flags, mode int) (int, error) {
+func (k *Stack) Open(path string, flags, mode int) (int, error) {
 	fd, err := unix.Open(path, flags|unix.O_CLOEXEC, uint32(mode))
 	if err != nil {
 		return -1, err
@@ -136,7 +136,7 @@ func (k sockets) Open(path string, flags, mode int) (int, error) {
 }
 
 // Pipe implements targets.Pipes.
-func (k sockets) Pipe() (int, int, error) {
+func (k *Stack) Pipe() (int, int, error) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
 		return -1, -1, err
@@ -148,7 +148,7 @@ func (k sockets) Pipe() (int, int, error) {
 
 // Sendfile implements targets.Files. On a blocking socket it sends all n
 // bytes unless the file ends first, as sendfile(2) does.
-func (k sockets) Sendfile(ctx context.Context, out, in int, offset *int64, n int) (int, error) {
+func (k *Stack) Sendfile(ctx context.Context, out, in int, offset *int64, n int) (int, error) {
 	if _, err := k.get(in); err != nil {
 		return -1, err
 	}
@@ -176,7 +176,7 @@ func (k sockets) Sendfile(ctx context.Context, out, in int, offset *int64, n int
 }
 
 // Splice implements targets.Pipes.
-func (k sockets) Splice(ctx context.Context, in int, inOff *int64, out int, outOff *int64, n, flags int) (int, error) {
+func (k *Stack) Splice(ctx context.Context, in int, inOff *int64, out int, outOff *int64, n, flags int) (int, error) {
 	if _, err := k.get(out); err != nil {
 		return -1, err
 	}
@@ -199,7 +199,7 @@ func (k sockets) Splice(ctx context.Context, in int, inOff *int64, out int, outO
 // says EAGAIN), yet comes back every step so that ctx can end the wait.
 // EAGAIN from such a timeout, or from a pipe end not ready, makes the call
 // again while any of fds is blocking.
-func (k sockets) kernelBlocking(ctx context.Context, fds []int, call func() (int, error)) (int, error) {
+func (k *Stack) kernelBlocking(ctx context.Context, fds []int, call func() (int, error)) (int, error) {
 	blocking := false
 	for _, fd := range fds {
 		so, err := k.get(fd)
@@ -285,11 +285,11 @@ func recvmsg(fd int, p, oob []byte, flags int) (n, oobn, recvflags int, err erro
 	return int(r), int(msg.Controllen), int(msg.Flags), nil
 }
 
-var _ targets.Iovecs = sockets{}
+var _ targets.Iovecs = (*Stack)(nil)
 
 // SendMsg implements targets.Iovecs. On a blocking socket the kernel takes
 // all the iovecs before it returns.
-func (k sockets) SendMsg(ctx context.Context, fd int, iov [][]byte, flags int) (int, error) {
+func (k *Stack) SendMsg(ctx context.Context, fd int, iov [][]byte, flags int) (int, error) {
 	so, done, err := k.enter(fd)
 	if err != nil {
 		return 0, err
@@ -326,10 +326,10 @@ func apart(iov [][]byte) [][]byte {
 	return out
 }
 
-var _ targets.RawGetsockopts = sockets{}
+var _ targets.RawGetsockopts = (*Stack)(nil)
 
 // GetsockoptBytes implements targets.RawGetsockopts.
-func (k sockets) GetsockoptBytes(fd, level, name, n int) ([]byte, error) {
+func (k *Stack) GetsockoptBytes(fd, level, name, n int) ([]byte, error) {
 	if _, err := k.get(fd); err != nil {
 		return nil, err
 	}

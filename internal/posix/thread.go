@@ -1,4 +1,4 @@
-package linux
+package posix
 
 import (
 	"errors"
@@ -14,22 +14,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// nsPrefix starts the name of every namespace the harness creates:
+// NetnsPrefix starts the name of every namespace the harness creates:
 // tcpconform-<pid>-<n>, so that leftovers of a crashed run can be told
 // from everything else and reaped.
-const nsPrefix = "tcpconform-"
+const NetnsPrefix = "tcpconform-"
 
-// netnsDir is where named network namespaces live (iproute2's convention),
+// NetnsDir is where named network namespaces live (iproute2's convention),
 // so that `ip netns exec tcpconform-<pid>-<n> ...` reaches a running one.
-const netnsDir = "/run/netns"
+const NetnsDir = "/run/netns"
 
-// executor is a goroutine locked to an OS thread that has entered a new,
-// private network namespace. Everything that must happen inside the
-// namespace (creating sockets and the TUN device, configuring addresses,
-// writing /proc/sys/net, starting shell commands) runs as a closure on it.
-// The thread never returns to the host namespace: when the executor ends, the
-// goroutine exits still locked, and the Go runtime ends the thread with it.
-type executor struct {
+// Thread is where the calls that depend on a network namespace run:
+// creating sockets and devices, configuring addresses, writing
+// /proc/sys/net, starting shell commands. NewThread makes one in a new,
+// private namespace: a goroutine locked to an OS thread that has entered
+// it, running each call as a closure. That thread never returns to the
+// host's namespace: when the Thread stops, the goroutine exits still
+// locked, and the Go runtime ends the thread with it. Here is the
+// namespace the process is in, where calls run in place.
+type Thread struct {
+	here     bool   // calls run in place, in the process's namespace
 	name     string // the namespace's name under /run/netns
 	tid      int    // the thread's id: no other live task has it
 	jobs     chan func()
@@ -37,6 +40,17 @@ type executor struct {
 	finished chan struct{} // closed once the name is gone
 	close    sync.Once
 }
+
+// Here returns a Thread for the namespace the process is in: the agent's
+// own, on a device or in a guest.
+func Here() *Thread { return &Thread{here: true, tid: os.Getpid(), finished: make(chan struct{})} }
+
+// Name is the namespace's name under /run/netns ("" for Here).
+func (e *Thread) Name() string { return e.name }
+
+// Tid is the thread's id, which no other live task has while it runs (the
+// process's for Here).
+func (e *Thread) Tid() int { return e.tid }
 
 var nsSeq struct {
 	sync.Mutex
@@ -48,23 +62,23 @@ var nsSeq struct {
 var hostNetns uint64
 
 func init() {
-	// Keep the main goroutine on the main thread, so that no executor
-	// goroutine ever runs there: an executor's thread leaves the host's
+	// Keep the main goroutine on the main thread, so that no Thread's
+	// goroutine ever runs there: such a thread leaves the host's
 	// namespace for good, and the runtime never ends the main thread.
 	runtime.LockOSThread()
 	hostNetns, _ = nsInode("/proc/thread-self/ns/net")
 }
 
-// newExecutor starts the thread, enters a new network namespace on it,
-// checks that it really is a different namespace from the process's, and
-// names it.
-func newExecutor() (*executor, error) {
+// NewThread starts a thread, enters a new network namespace on it, checks
+// that it really is a different namespace from the process's, and names it
+// tcpconform-<pid>-<n> under /run/netns. Stop ends it.
+func NewThread() (*Thread, error) {
 	nsSeq.Lock()
 	nsSeq.n++
-	name := fmt.Sprintf("%s%d-%d", nsPrefix, os.Getpid(), nsSeq.n)
+	name := fmt.Sprintf("%s%d-%d", NetnsPrefix, os.Getpid(), nsSeq.n)
 	nsSeq.Unlock()
 
-	e := &executor{name: name, jobs: make(chan func()), done: make(chan struct{}), finished: make(chan struct{})}
+	e := &Thread{name: name, jobs: make(chan func()), done: make(chan struct{}), finished: make(chan struct{})}
 	started := make(chan error, 1)
 	go func() {
 		defer close(e.finished)
@@ -143,14 +157,14 @@ var netnsDirOnce sync.Once
 func shareNetnsDir() error {
 	var err error
 	netnsDirOnce.Do(func() {
-		if err = os.MkdirAll(netnsDir, 0o755); err != nil {
+		if err = os.MkdirAll(NetnsDir, 0o755); err != nil {
 			return
 		}
-		if unix.Mount("", netnsDir, "none", unix.MS_SHARED|unix.MS_REC, "") == nil {
+		if unix.Mount("", NetnsDir, "none", unix.MS_SHARED|unix.MS_REC, "") == nil {
 			return // already a mount point
 		}
-		if err = unix.Mount(netnsDir, netnsDir, "none", unix.MS_BIND|unix.MS_REC, ""); err == nil {
-			err = unix.Mount("", netnsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
+		if err = unix.Mount(NetnsDir, NetnsDir, "none", unix.MS_BIND|unix.MS_REC, ""); err == nil {
+			err = unix.Mount("", NetnsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
 		}
 	})
 	return err
@@ -159,9 +173,9 @@ func shareNetnsDir() error {
 // nameNetns bind-mounts the thread's namespace at /run/netns/name.
 func nameNetns(name string) error {
 	if err := shareNetnsDir(); err != nil {
-		return fmt.Errorf("make %s a shared mount: %w", netnsDir, err)
+		return fmt.Errorf("make %s a shared mount: %w", NetnsDir, err)
 	}
-	path := filepath.Join(netnsDir, name)
+	path := filepath.Join(NetnsDir, name)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
 	if errors.Is(err, os.ErrExist) {
 		// Names carry this process's pid and a sequence number it never
@@ -184,18 +198,22 @@ func nameNetns(name string) error {
 // unnameNetns drops the name; the namespace itself goes when its last user
 // (the thread, the TUN, the sockets) does.
 func unnameNetns(name string) {
-	path := filepath.Join(netnsDir, name)
+	path := filepath.Join(NetnsDir, name)
 	unix.Unmount(path, unix.MNT_DETACH)
 	os.Remove(path)
 }
 
-// do runs f on the namespace's thread and returns its error.
-func (e *executor) do(f func() error) error {
+// Do runs f on the namespace's thread and returns its error; a panic in
+// f comes back as an error.
+func (e *Thread) Do(f func() error) error {
+	if e.here {
+		return f()
+	}
 	errc := make(chan error, 1)
 	job := func() {
 		defer func() {
 			if p := recover(); p != nil {
-				errc <- fmt.Errorf("linux target: panic in the namespace: %v", p)
+				errc <- fmt.Errorf("panic in the namespace %s: %v", e.name, p)
 			}
 		}()
 		errc <- f()
@@ -203,14 +221,17 @@ func (e *executor) do(f func() error) error {
 	select {
 	case e.jobs <- job:
 	case <-e.done:
-		return errors.New("linux target: instance closed")
+		return errors.New("the namespace's thread has stopped")
 	}
 	return <-errc
 }
 
-// stop ends the thread, and with it the harness's hold on the namespace, and
-// waits until the namespace's name is gone.
-func (e *executor) stop() {
+// Stop ends the thread, and with it the harness's hold on the namespace, and
+// waits until the namespace's name is gone. Stopping Here does nothing.
+func (e *Thread) Stop() {
+	if e.here {
+		return
+	}
 	e.close.Do(func() { close(e.done) })
 	<-e.finished
 }
@@ -221,7 +242,7 @@ func (e *executor) stop() {
 // returns the names it removed. Namespaces of live processes, and anything
 // not named by the harness, are left alone.
 func ReapLeftovers() ([]string, error) {
-	entries, err := os.ReadDir(netnsDir)
+	entries, err := os.ReadDir(NetnsDir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -230,7 +251,7 @@ func ReapLeftovers() ([]string, error) {
 	}
 	var reaped []string
 	for _, ent := range entries {
-		rest, ok := strings.CutPrefix(ent.Name(), nsPrefix)
+		rest, ok := strings.CutPrefix(ent.Name(), NetnsPrefix)
 		if !ok {
 			continue
 		}

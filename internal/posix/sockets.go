@@ -1,4 +1,4 @@
-package linux
+package posix
 
 import (
 	"context"
@@ -13,75 +13,69 @@ import (
 	"github.com/tcpconform/tcpconform/targets"
 )
 
-// socket is one descriptor the harness created in the namespace. The real
-// descriptor's O_NONBLOCK is what the script set (but for a pipe's, see
+// socket is one descriptor the stack's user created. The real
+// descriptor's O_NONBLOCK is what the user set (but for a pipe's, see
 // isPipe), and a call on a blocking one is a real blocking system call (see
 // block).
 type socket struct {
-	nonblock atomic.Bool // as the script set it
+	nonblock atomic.Bool // as the user set it
 }
 
-// sockets is the instance's targets.Sockets: real system calls on
-// descriptors created inside the namespace (a socket belongs to the
-// namespace it was created in, so only creation needs the namespace's
-// thread). Errors for the script are the kernel's errno values.
-type sockets struct{ in *instance }
+var _ targets.Sockets = (*Stack)(nil)
 
-var _ targets.Sockets = sockets{}
-
-func (k sockets) get(fd int) (*socket, error) {
-	k.in.mu.Lock()
-	defer k.in.mu.Unlock()
-	so, ok := k.in.fds[fd]
+func (k *Stack) get(fd int) (*socket, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	so, ok := k.fds[fd]
 	if !ok {
 		return nil, unix.EBADF
 	}
 	return so, nil
 }
 
-// enter starts a call that may block: it fails with EBADF once the instance
-// is closing, and Close waits for it to end before closing descriptors, so
-// that no call outlives its instance on a descriptor number the next
-// instance may be given.
-func (k sockets) enter(fd int) (*socket, func(), error) {
-	k.in.mu.Lock()
-	defer k.in.mu.Unlock()
-	so, ok := k.in.fds[fd]
-	if !ok || k.in.closing {
+// enter starts a call that may block: it fails with EBADF once the stack
+// is closing or resetting, and those wait for it to end before closing
+// descriptors, so that no call outlives its socket on a descriptor number
+// that may be given out again.
+func (k *Stack) enter(fd int) (*socket, func(), error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	so, ok := k.fds[fd]
+	if !ok || k.closing {
 		return nil, nil, unix.EBADF
 	}
-	k.in.inflight++
+	k.inflight++
 	return so, func() {
-		k.in.mu.Lock()
-		k.in.inflight--
-		k.in.idle.Broadcast()
-		k.in.mu.Unlock()
+		k.mu.Lock()
+		k.inflight--
+		k.idle.Broadcast()
+		k.mu.Unlock()
 	}, nil
 }
 
-// add registers a new descriptor, blocking or not as the script sees it (its
+// add registers a new descriptor, blocking or not as the user sees it (its
 // creator made the real one so, but for a pipe: see SetNonblock). A
-// descriptor that arrives once the instance is closing (a call that
-// returned late) is closed.
-func (k sockets) add(fd int, nonblock bool) {
-	k.in.mu.Lock()
-	defer k.in.mu.Unlock()
-	if k.in.closing {
+// descriptor that arrives while the stack is closing (a call that returned
+// late) is closed.
+func (k *Stack) add(fd int, nonblock bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closing {
 		unix.Close(fd)
 		return
 	}
 	so := &socket{}
 	so.nonblock.Store(nonblock)
-	k.in.fds[fd] = so
+	k.fds[fd] = so
 }
 
 // pollStep is how often an emulated poll or epoll_wait rechecks its context.
 const pollStep = 10 * time.Millisecond
 
 // Socket implements targets.Sockets.
-func (k sockets) Socket(domain, typ, proto int) (int, error) {
+func (k *Stack) Socket(domain, typ, proto int) (int, error) {
 	var fd int
-	err := k.in.ex.do(func() error {
+	err := k.th.Do(func() error {
 		var err error
 		fd, err = unix.Socket(domain, typ|unix.SOCK_CLOEXEC, proto)
 		return err
@@ -111,7 +105,7 @@ func addrPort(sa unix.Sockaddr) netip.AddrPort {
 }
 
 // Bind implements targets.Sockets.
-func (k sockets) Bind(fd int, addr netip.AddrPort) error {
+func (k *Stack) Bind(fd int, addr netip.AddrPort) error {
 	if _, err := k.get(fd); err != nil {
 		return err
 	}
@@ -119,7 +113,7 @@ func (k sockets) Bind(fd int, addr netip.AddrPort) error {
 }
 
 // Listen implements targets.Sockets.
-func (k sockets) Listen(fd int, backlog int) error {
+func (k *Stack) Listen(fd int, backlog int) error {
 	if _, err := k.get(fd); err != nil {
 		return err
 	}
@@ -127,7 +121,7 @@ func (k sockets) Listen(fd int, backlog int) error {
 }
 
 // Accept implements targets.Sockets. The new socket is blocking.
-func (k sockets) Accept(ctx context.Context, fd int) (int, netip.AddrPort, error) {
+func (k *Stack) Accept(ctx context.Context, fd int) (int, netip.AddrPort, error) {
 	so, done, err := k.enter(fd)
 	if err != nil {
 		return -1, netip.AddrPort{}, err
@@ -151,13 +145,13 @@ func (k sockets) Accept(ctx context.Context, fd int) (int, netip.AddrPort, error
 }
 
 // Connect implements targets.Sockets.
-func (k sockets) Connect(ctx context.Context, fd int, addr netip.AddrPort) error {
+func (k *Stack) Connect(ctx context.Context, fd int, addr netip.AddrPort) error {
 	return k.connect(ctx, fd, func(fd int) error { return unix.Connect(fd, sockaddr(addr)) })
 }
 
 // connect makes a connect call on fd, given the descriptor to use; on a
 // blocking socket the kernel waits for the handshake it starts.
-func (k sockets) connect(ctx context.Context, fd int, call func(fd int) error) error {
+func (k *Stack) connect(ctx context.Context, fd int, call func(fd int) error) error {
 	so, done, err := k.enter(fd)
 	if err != nil {
 		return err
@@ -168,7 +162,7 @@ func (k sockets) connect(ctx context.Context, fd int, call func(fd int) error) e
 }
 
 // Read implements targets.Sockets.
-func (k sockets) Read(ctx context.Context, fd int, n int) ([]byte, error) {
+func (k *Stack) Read(ctx context.Context, fd int, n int) ([]byte, error) {
 	so, done, err := k.enter(fd)
 	if err != nil {
 		return nil, err
@@ -190,7 +184,7 @@ func (k sockets) Read(ctx context.Context, fd int, n int) ([]byte, error) {
 
 // Write implements targets.Sockets. On a blocking socket the kernel takes
 // all of b before it returns, and waits for a handshake in progress first.
-func (k sockets) Write(ctx context.Context, fd int, b []byte) (int, error) {
+func (k *Stack) Write(ctx context.Context, fd int, b []byte) (int, error) {
 	so, done, err := k.enter(fd)
 	if err != nil {
 		return 0, err
@@ -210,7 +204,7 @@ func (k sockets) Write(ctx context.Context, fd int, b []byte) (int, error) {
 }
 
 // Shutdown implements targets.Sockets.
-func (k sockets) Shutdown(fd int, how int) error {
+func (k *Stack) Shutdown(fd int, how int) error {
 	if _, err := k.get(fd); err != nil {
 		return err
 	}
@@ -218,18 +212,18 @@ func (k sockets) Shutdown(fd int, how int) error {
 }
 
 // Close implements targets.Sockets.
-func (k sockets) Close(fd int) error {
+func (k *Stack) Close(fd int) error {
 	if _, err := k.get(fd); err != nil {
 		return err
 	}
-	k.in.mu.Lock()
-	delete(k.in.fds, fd)
-	k.in.mu.Unlock()
+	k.mu.Lock()
+	delete(k.fds, fd)
+	k.mu.Unlock()
 	return unix.Close(fd)
 }
 
 // SetNonblock implements targets.Sockets.
-func (k sockets) SetNonblock(fd int, nonblocking bool) error {
+func (k *Stack) SetNonblock(fd int, nonblocking bool) error {
 	so, err := k.get(fd)
 	if err != nil {
 		return err
@@ -253,7 +247,7 @@ func isPipe(fd int) bool {
 }
 
 // SetsockoptInt implements targets.Sockets.
-func (k sockets) SetsockoptInt(fd, level, name, value int) error {
+func (k *Stack) SetsockoptInt(fd, level, name, value int) error {
 	if _, err := k.get(fd); err != nil {
 		return err
 	}
@@ -261,7 +255,7 @@ func (k sockets) SetsockoptInt(fd, level, name, value int) error {
 }
 
 // GetsockoptInt implements targets.Sockets.
-func (k sockets) GetsockoptInt(fd, level, name int) (int, error) {
+func (k *Stack) GetsockoptInt(fd, level, name int) (int, error) {
 	if _, err := k.get(fd); err != nil {
 		return 0, err
 	}
@@ -269,16 +263,16 @@ func (k sockets) GetsockoptInt(fd, level, name int) (int, error) {
 }
 
 // LocalAddr implements targets.Sockets.
-func (k sockets) LocalAddr(fd int) (netip.AddrPort, error) {
+func (k *Stack) LocalAddr(fd int) (netip.AddrPort, error) {
 	return k.addr(fd, unix.Getsockname)
 }
 
 // RemoteAddr implements targets.Sockets.
-func (k sockets) RemoteAddr(fd int) (netip.AddrPort, error) {
+func (k *Stack) RemoteAddr(fd int) (netip.AddrPort, error) {
 	return k.addr(fd, unix.Getpeername)
 }
 
-func (k sockets) addr(fd int, get func(int) (unix.Sockaddr, error)) (netip.AddrPort, error) {
+func (k *Stack) addr(fd int, get func(int) (unix.Sockaddr, error)) (netip.AddrPort, error) {
 	if _, err := k.get(fd); err != nil {
 		return netip.AddrPort{}, err
 	}
@@ -292,7 +286,7 @@ func (k sockets) addr(fd int, get func(int) (unix.Sockaddr, error)) (netip.AddrP
 // SendTo implements targets.FlaggedIO. On a blocking socket the kernel takes
 // all of b, and a sendto with MSG_FASTOPEN waits for the handshake, as
 // packetdrill sees them do.
-func (k sockets) SendTo(ctx context.Context, fd int, b []byte, flags int, addr netip.AddrPort) (int, error) {
+func (k *Stack) SendTo(ctx context.Context, fd int, b []byte, flags int, addr netip.AddrPort) (int, error) {
 	so, done, err := k.enter(fd)
 	if err != nil {
 		return 0, err
@@ -314,7 +308,7 @@ func (k sockets) SendTo(ctx context.Context, fd int, b []byte, flags int, addr n
 
 // RecvFrom implements targets.FlaggedIO. With MSG_TRUNC the result is as
 // long as what the kernel reports (the datagram's or the skipped length).
-func (k sockets) RecvFrom(ctx context.Context, fd int, n int, flags int) ([]byte, error) {
+func (k *Stack) RecvFrom(ctx context.Context, fd int, n int, flags int) ([]byte, error) {
 	so, done, err := k.enter(fd)
 	if err != nil {
 		return nil, err
@@ -337,7 +331,7 @@ func (k sockets) RecvFrom(ctx context.Context, fd int, n int, flags int) ([]byte
 
 // RecvMsg implements targets.FlaggedIO. Reading the error queue
 // (MSG_ERRQUEUE) never blocks, as recvmsg(2) does not for it.
-func (k sockets) RecvMsg(ctx context.Context, fd int, n int, flags int) (int, int, []targets.Cmsg, error) {
+func (k *Stack) RecvMsg(ctx context.Context, fd int, n int, flags int) (int, int, []targets.Cmsg, error) {
 	so, done, err := k.enter(fd)
 	if err != nil {
 		return 0, 0, nil, err
@@ -367,7 +361,7 @@ func (k sockets) RecvMsg(ctx context.Context, fd int, n int, flags int) (int, in
 }
 
 // Poll implements targets.Poller.
-func (k sockets) Poll(ctx context.Context, fds []targets.PollFd, timeout time.Duration) (int, error) {
+func (k *Stack) Poll(ctx context.Context, fds []targets.PollFd, timeout time.Duration) (int, error) {
 	pfds := make([]unix.PollFd, len(fds))
 	for i, f := range fds {
 		_, done, err := k.enter(f.Fd)
@@ -400,7 +394,7 @@ func (k sockets) Poll(ctx context.Context, fds []targets.PollFd, timeout time.Du
 			return -1, err
 		}
 		select {
-		case <-k.in.stop:
+		case <-k.stop:
 			return -1, unix.EBADF
 		default:
 		}
@@ -408,7 +402,7 @@ func (k sockets) Poll(ctx context.Context, fds []targets.PollFd, timeout time.Du
 }
 
 // IoctlInt implements targets.Ioctler.
-func (k sockets) IoctlInt(fd int, req uint) (int, error) {
+func (k *Stack) IoctlInt(fd int, req uint) (int, error) {
 	if _, err := k.get(fd); err != nil {
 		return 0, err
 	}
@@ -416,7 +410,7 @@ func (k sockets) IoctlInt(fd int, req uint) (int, error) {
 }
 
 // EpollCreate implements targets.Epoller.
-func (k sockets) EpollCreate() (int, error) {
+func (k *Stack) EpollCreate() (int, error) {
 	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return -1, err
@@ -426,7 +420,7 @@ func (k sockets) EpollCreate() (int, error) {
 }
 
 // EpollCtl implements targets.Epoller.
-func (k sockets) EpollCtl(epfd, op, fd int, ev targets.EpollEvent) error {
+func (k *Stack) EpollCtl(epfd, op, fd int, ev targets.EpollEvent) error {
 	if _, err := k.get(epfd); err != nil {
 		return err
 	}
@@ -436,7 +430,7 @@ func (k sockets) EpollCtl(epfd, op, fd int, ev targets.EpollEvent) error {
 }
 
 // EpollWait implements targets.Epoller.
-func (k sockets) EpollWait(ctx context.Context, epfd int, max int, timeout time.Duration) ([]targets.EpollEvent, error) {
+func (k *Stack) EpollWait(ctx context.Context, epfd int, max int, timeout time.Duration) ([]targets.EpollEvent, error) {
 	_, done, err := k.enter(epfd)
 	if err != nil {
 		return nil, err
@@ -470,7 +464,7 @@ func (k sockets) EpollWait(ctx context.Context, epfd int, max int, timeout time.
 			return nil, err
 		}
 		select {
-		case <-k.in.stop:
+		case <-k.stop:
 			return nil, unix.EBADF
 		default:
 		}
@@ -478,7 +472,7 @@ func (k sockets) EpollWait(ctx context.Context, epfd int, max int, timeout time.
 }
 
 // SetsockoptBytes implements targets.RawSockopts.
-func (k sockets) SetsockoptBytes(fd, level, name int, value []byte) error {
+func (k *Stack) SetsockoptBytes(fd, level, name int, value []byte) error {
 	if _, err := k.get(fd); err != nil {
 		return err
 	}

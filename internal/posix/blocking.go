@@ -1,4 +1,4 @@
-package linux
+package posix
 
 import (
 	"context"
@@ -68,7 +68,7 @@ type blocked struct {
 // when ctx is done or the instance closes (on a pipe: by untilReady). call
 // is given the descriptor to use. It returns call's error, or, for a call
 // ended early, ctx's error (EBADF once the instance is closing).
-func (k sockets) block(ctx context.Context, fd int, blocking bool, call func(fd int) error) error {
+func (k *Stack) block(ctx context.Context, fd int, blocking bool, call func(fd int) error) error {
 	if !blocking {
 		return call(fd)
 	}
@@ -101,7 +101,7 @@ func (k sockets) block(ctx context.Context, fd int, blocking bool, call func(fd 
 		return err
 	case <-ctx.Done():
 		why = ctx.Err()
-	case <-k.in.stop:
+	case <-k.stop:
 		why = unix.EBADF // the instance is closing
 	}
 	// What the call returns once woken is the shutdown's doing (a read
@@ -118,7 +118,7 @@ func (k sockets) block(ctx context.Context, fd int, blocking bool, call func(fd 
 // until ctx ends or the instance closes: how a blocking call waits on a
 // descriptor that stays non-blocking underneath (a pipe, see isPipe), or on
 // a socket given timeouts for the call (kernelBlocking).
-func (k sockets) untilReady(ctx context.Context, call func() error) error {
+func (k *Stack) untilReady(ctx context.Context, call func() error) error {
 	for {
 		err := call()
 		if err != unix.EAGAIN {
@@ -128,7 +128,7 @@ func (k sockets) untilReady(ctx context.Context, call func() error) error {
 			return err
 		}
 		select {
-		case <-k.in.stop:
+		case <-k.stop:
 			return unix.EBADF
 		case <-time.After(time.Millisecond):
 		}
@@ -163,7 +163,7 @@ func (so *socket) waits(flags int) bool {
 }
 
 // blockCount is block for a call that returns a count of bytes.
-func (k sockets) blockCount(ctx context.Context, fd int, blocking bool, call func(fd int) (int, error)) (int, error) {
+func (k *Stack) blockCount(ctx context.Context, fd int, blocking bool, call func(fd int) (int, error)) (int, error) {
 	var n int
 	err := k.block(ctx, fd, blocking, func(fd int) error {
 		var err error

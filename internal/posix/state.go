@@ -1,4 +1,4 @@
-package linux
+package posix
 
 import (
 	"encoding/binary"
@@ -34,18 +34,19 @@ type diagEntry struct {
 	state uint8
 }
 
-// State implements targets.Instance. The kernel is asked through sock_diag,
+// State reports the state of a connection as targets.Instance.State does.
+// The kernel is asked through sock_diag,
 // which sees every TCP socket of the namespace: held by a descriptor or not,
 // request sockets (SYN-RECEIVED before accept) and TIME-WAIT included. A
 // connection seen before and gone now reads as CLOSED.
-func (in *instance) State(t targets.Tuple) (state.State, bool) {
+func (k *Stack) State(t targets.Tuple) (state.State, bool) {
 	// Sockets of IPv4 connections may be IPv6 sockets with mapped
 	// addresses (packetdrill's ipv4-mapped-ipv6), so an IPv4 tuple is
 	// looked up in both families.
 	local := netip.AddrPortFrom(t.Local.Addr().Unmap(), t.Local.Port())
 	var entries []diagEntry
 	for _, fam := range diagFamilies(local.Addr()) {
-		es, err := in.diag(fam)
+		es, err := k.diag(fam)
 		if err != nil {
 			return state.Unknown, false
 		}
@@ -72,13 +73,13 @@ func (in *instance) State(t targets.Tuple) (state.State, bool) {
 			}
 		}
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if best != state.Unknown {
-		in.seen[t] = true
+		k.seen[t] = true
 		return best, true
 	}
-	if in.seen[t] {
+	if k.seen[t] {
 		return state.Closed, true
 	}
 	return state.Unknown, false
@@ -93,9 +94,9 @@ func diagFamilies(a netip.Addr) []uint8 {
 }
 
 // diag dumps the namespace's TCP sockets of one family.
-func (in *instance) diag(family uint8) ([]diagEntry, error) {
+func (k *Stack) diag(family uint8) ([]diagEntry, error) {
 	var s int
-	err := in.ex.do(func() error {
+	err := k.th.Do(func() error {
 		var err error
 		s, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 		return err
@@ -171,8 +172,8 @@ func parseDiag(d []byte) diagEntry {
 }
 
 // TCPInfo implements targets.TCPInfo with the kernel's struct tcp_info.
-func (in *instance) TCPInfo(fd int) (map[string]int64, error) {
-	if _, err := (sockets{in}).get(fd); err != nil {
+func (k *Stack) TCPInfo(fd int) (map[string]int64, error) {
+	if _, err := k.get(fd); err != nil {
 		return nil, err
 	}
 	ti, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
