@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tcpconform/tcpconform/internal/posix"
 	"github.com/tcpconform/tcpconform/script"
 	"github.com/tcpconform/tcpconform/targets"
 )
@@ -119,7 +120,7 @@ func (r *scriptRun) settle(sc *script.Syscall, pc preparedCall, res callResult) 
 	}
 	got := describeResult(res.ret, errno)
 	if sc.Errno != "" {
-		wantErrno, ok := errnos[sc.Errno]
+		wantErrno, ok := posix.ErrnoNamed(sc.Errno)
 		if !ok {
 			r.scriptError(sc.Pos, "unknown errno %s", sc.Errno)
 		}
@@ -265,7 +266,7 @@ func (r *scriptRun) intArg(e script.Expr) (int64, error) {
 		if n, ok := r.modeSymbol(v.Name); ok {
 			return n, nil
 		}
-		if e, ok := errnos[v.Name]; ok {
+		if e, ok := posix.ErrnoNamed(v.Name); ok {
 			return int64(e), nil
 		}
 		return 0, &unknownSymbol{v.Name}

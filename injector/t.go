@@ -16,6 +16,7 @@ import (
 	"github.com/onsi/gomega/types"
 
 	"github.com/tcpconform/tcpconform/expectations"
+	"github.com/tcpconform/tcpconform/internal/posix"
 	"github.com/tcpconform/tcpconform/state"
 	"github.com/tcpconform/tcpconform/targets"
 	"github.com/tcpconform/tcpconform/wire"
@@ -192,7 +193,7 @@ func (t *T) must(call string, err error) {
 		return
 	}
 	if errno, ok := err.(syscall.Errno); ok {
-		t.fail(fmt.Sprintf("%s failed: %s (%d)", call, errnoName(errno), int(errno)))
+		t.fail(fmt.Sprintf("%s failed: %s (%d)", call, posix.ErrnoName(errno), int(errno)))
 	}
 	if errors.Is(err, targets.ErrTargetFailed) {
 		t.fail(fmt.Sprintf("%s: %v", call, err))
@@ -269,30 +270,8 @@ func (t *T) Shutdown(fd int, how int) { t.must("shutdown()", t.Sockets().Shutdow
 // Close closes a socket.
 func (t *T) Close(fd int) { t.must("close()", t.Sockets().Close(fd)) }
 
-func errnoName(e syscall.Errno) string {
-	if n, ok := errnoNames[e]; ok {
-		return n
-	}
-	return e.Error()
-}
-
-// errnoNames spells errnos by name: errnos turned round, with the usual
-// name of each value that has two.
-var errnoNames = func() map[syscall.Errno]string {
-	names := make(map[syscall.Errno]string, len(errnos))
-	for name, e := range errnos {
-		if old, dup := names[e]; !dup || preferredErrnoName[name] || !preferredErrnoName[old] && name < old {
-			names[e] = name
-		}
-	}
-	return names
-}()
-
-// preferredErrnoName marks the name that spells a value with two names.
-var preferredErrnoName = map[string]bool{"EAGAIN": true, "EDEADLK": true}
-
 // ErrnoName returns the symbolic name of an errno ("EAGAIN").
-func ErrnoName(e syscall.Errno) string { return errnoName(e) }
+func ErrnoName(e syscall.Errno) string { return posix.ErrnoName(e) }
 
 var moduleDir = func() string {
 	_, file, _, _ := runtime.Caller(0)

@@ -27,6 +27,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tcpconform/tcpconform/internal/posix"
 	"github.com/tcpconform/tcpconform/targets"
 )
 
@@ -549,32 +550,14 @@ func (a *Agent) Close() error {
 	return nil
 }
 
-// errnoByName maps "EAGAIN" to syscall.EAGAIN; "E<n>" gives errno n.
+// errnoByName reads the errno of a reply: a name or E<n>; anything else is
+// EIO.
 func errnoByName(name string) syscall.Errno {
-	errnoOnce.Do(func() {
-		errnos = map[string]syscall.Errno{}
-		for e := syscall.Errno(1); e < 200; e++ {
-			if n := unix.ErrnoName(e); n != "" {
-				errnos[n] = e
-			}
-		}
-		errnos["EWOULDBLOCK"] = syscall.EAGAIN
-		// ErrnoName calls 95 ENOTSUP; agents say EOPNOTSUPP.
-		errnos["EOPNOTSUPP"] = syscall.EOPNOTSUPP
-	})
-	if e, ok := errnos[name]; ok {
+	if e, ok := posix.ParseErrno(name); ok {
 		return e
-	}
-	if n, err := strconv.Atoi(strings.TrimPrefix(name, "E")); err == nil && n > 0 {
-		return syscall.Errno(n)
 	}
 	return syscall.EIO
 }
-
-var (
-	errnoOnce sync.Once
-	errnos    map[string]syscall.Errno
-)
 
 // tailBuffer keeps the last max bytes written to it.
 type tailBuffer struct {

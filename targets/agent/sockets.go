@@ -10,8 +10,7 @@ import (
 	"strconv"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/tcpconform/tcpconform/internal/posix"
 	"github.com/tcpconform/tcpconform/targets"
 )
 
@@ -180,45 +179,12 @@ func (s Sockets) SetNonblock(fd int, nonblocking bool) error {
 	return errno(err)
 }
 
-// optName maps Linux option numbers to the protocol's option names.
+// optName maps Linux option numbers to the protocol's option names, by
+// the one option table; linger takes two values, so it goes through
+// SetsockoptBytes.
 func optName(level, name int) (string, bool) {
-	switch {
-	case level == syscall.SOL_SOCKET && name == syscall.SO_REUSEADDR:
-		return "reuseaddr", true
-	case level == syscall.SOL_SOCKET && name == syscall.SO_KEEPALIVE:
-		return "keepalive", true
-	case level == syscall.SOL_SOCKET && name == syscall.SO_SNDBUF:
-		return "sndbuf", true
-	case level == syscall.SOL_SOCKET && name == syscall.SO_RCVBUF:
-		return "rcvbuf", true
-	case level == syscall.SOL_SOCKET && name == syscall.SO_ERROR:
-		return "error", true
-	case level == syscall.SOL_SOCKET && name == syscall.SO_OOBINLINE:
-		return "oobinline", true
-	case level == syscall.IPPROTO_TCP && name == syscall.TCP_NODELAY:
-		return "nodelay", true
-	case level == syscall.IPPROTO_TCP && name == syscall.TCP_MAXSEG:
-		return "maxseg", true
-	case level == syscall.IPPROTO_TCP && name == syscall.TCP_CORK:
-		return "cork", true
-	case level == syscall.IPPROTO_TCP && name == syscall.TCP_KEEPIDLE:
-		return "keepidle", true
-	case level == syscall.IPPROTO_TCP && name == syscall.TCP_KEEPINTVL:
-		return "keepintvl", true
-	case level == syscall.IPPROTO_TCP && name == syscall.TCP_KEEPCNT:
-		return "keepcnt", true
-	case level == syscall.IPPROTO_TCP && name == syscall.TCP_SYNCNT:
-		return "syncnt", true
-	case level == syscall.IPPROTO_TCP && name == syscall.TCP_LINGER2:
-		return "linger2", true
-	case level == syscall.IPPROTO_TCP && name == unix.TCP_USER_TIMEOUT:
-		return "user_timeout", true
-	case level == syscall.IPPROTO_IP && name == syscall.IP_TOS:
-		return "tos", true
-	case level == syscall.IPPROTO_IPV6 && name == unix.IPV6_TCLASS:
-		return "tclass", true
-	}
-	return "", false
+	o, ok := posix.SockoptByNumber(level, name)
+	return o.Proto, ok && o.Proto != "" && o.Proto != "linger"
 }
 
 // SetsockoptInt implements targets.Sockets.
