@@ -35,7 +35,8 @@ type diagEntry struct {
 }
 
 // State reports the state of a connection as targets.Instance.State does.
-// The kernel is asked through sock_diag,
+// The kernel is asked through sock_diag (else /proc/net/tcp, see
+// procNetEntries),
 // which sees every TCP socket of the namespace: held by a descriptor or not,
 // request sockets (SYN-RECEIVED before accept) and TIME-WAIT included. A
 // connection seen before and gone now reads as CLOSED.
@@ -48,7 +49,11 @@ func (k *Stack) State(t targets.Tuple) (state.State, bool) {
 	for _, fam := range diagFamilies(local.Addr()) {
 		es, err := k.diag(fam)
 		if err != nil {
-			return state.Unknown, false
+			// A kernel without sock_diag for TCP sockets (no
+			// inet_diag) still has /proc/net/tcp.
+			if es, err = k.procNetEntries(fam); err != nil {
+				return state.Unknown, false
+			}
 		}
 		entries = append(entries, es...)
 	}
