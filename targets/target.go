@@ -16,7 +16,6 @@ import (
 	"net/netip"
 	"sort"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/tcpconform/tcpconform/state"
@@ -177,26 +176,10 @@ type Clock interface {
 	NextTimer() (time.Time, bool)
 }
 
-// Socket option levels and names understood by Sockets.SetsockoptInt and
-// GetsockoptInt; the numbers are Linux's so scripts can use them verbatim.
-const (
-	SOL_SOCKET  = syscall.SOL_SOCKET
-	IPPROTO_TCP = syscall.IPPROTO_TCP
-
-	SO_REUSEADDR = syscall.SO_REUSEADDR
-	SO_KEEPALIVE = syscall.SO_KEEPALIVE
-	SO_SNDBUF    = syscall.SO_SNDBUF
-	SO_RCVBUF    = syscall.SO_RCVBUF
-	SO_LINGER    = syscall.SO_LINGER
-	SO_ERROR     = syscall.SO_ERROR
-
-	TCP_NODELAY = syscall.TCP_NODELAY
-	TCP_MAXSEG  = syscall.TCP_MAXSEG
-	TCP_CORK    = syscall.TCP_CORK
-)
-
 // Sockets is the application side of the stack: BSD socket calls with
-// errno-style results. Every error a call returns for the script to check is a
+// errno-style results. Numbers (option levels and names, flags) are
+// Linux's, so scripts can use them verbatim; internal/posix keeps the
+// option table. Every error a call returns for the script to check is a
 // syscall.Errno; any other error is a harness failure.
 type Sockets interface {
 	// Socket creates a socket; domain is AF_INET or AF_INET6, typ
