@@ -355,6 +355,10 @@ func (a *Agent) read(r io.ReadCloser, helloc chan<- string) {
 }
 
 // fail records why the agent is unusable and fails the calls waiting on it.
+// exitGrace is how long a request that could not be written waits for the
+// agent's exit to be seen.
+const exitGrace = time.Second
+
 func (a *Agent) fail(err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -469,10 +473,18 @@ func (a *Agent) call(ctx context.Context, cancellable bool, verb string, args ..
 	a.wmu.Unlock()
 	if err != nil {
 		a.forget(id)
+		// A request that cannot be written means the agent has closed its
+		// input: it is exiting or dead. Its exit, once seen, says why;
+		// that is the stack's failure, not the harness's, however the
+		// write and the exit race under load.
+		select {
+		case <-a.exited:
+		case <-time.After(exitGrace):
+		}
 		if d := a.deadErr(); d != nil {
 			return nil, d
 		}
-		return nil, fmt.Errorf("%s: write request: %w", a.spec.Name, err)
+		return nil, fmt.Errorf("%w: %s stopped reading requests (write: %v)%s", targets.ErrTargetFailed, a.spec.Name, err, a.stderrNote())
 	}
 	select {
 	case rp, ok := <-ch:
