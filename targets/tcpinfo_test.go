@@ -26,3 +26,17 @@ func TestLinuxTCPInfo(t *testing.T) {
 		t.Errorf("short struct: %v", short)
 	}
 }
+
+// Encoding the map gives back the kernel's bytes, as far as its last
+// field.
+func TestEncodeLinuxTCPInfo(t *testing.T) {
+	ti := unix.TCPInfo{State: 1, Ca_state: 2, Rto: 200000, Snd_cwnd: 10, Bytes_acked: 1 << 40, Delivered: 7}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&ti)), unsafe.Sizeof(ti))
+	got := EncodeLinuxTCPInfo(LinuxTCPInfo(b))
+	if string(got) != string(b[:len(got)]) || len(got) < int(unsafe.Offsetof(ti.Delivered))+4 {
+		t.Errorf("round trip: got %x\nwant %x", got, b)
+	}
+	if got := EncodeLinuxTCPInfo(map[string]int64{"tcpi_ca_state": 2}); len(got) != 2 || got[1] != 2 {
+		t.Errorf("only tcpi_ca_state: %x, want 0002", got)
+	}
+}
