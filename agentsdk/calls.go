@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tcpconform/tcpconform/internal/posix"
 	"github.com/tcpconform/tcpconform/targets"
 )
 
@@ -351,7 +352,7 @@ func lingerBytes(onoff, secs int32) []byte {
 }
 
 func (s *server) doSetsockopt(_ context.Context, args []string) result {
-	opt, known := sockopts[args[1]]
+	opt, known := posix.SockoptByProto(args[1])
 	if !known {
 		return fail(syscall.ENOPROTOOPT, "unknown option "+args[1])
 	}
@@ -368,24 +369,24 @@ func (s *server) doSetsockopt(_ context.Context, args []string) result {
 			vals = append(vals, int32(v))
 		}
 		if args[1] != "linger" {
-			return done(s.b.SetsockoptInt(fd, opt.level, opt.name, int(vals[0])))
+			return done(s.b.SetsockoptInt(fd, opt.Level, opt.Number, int(vals[0])))
 		}
 		raw, has := s.b.(targets.RawSockopts)
 		if !has {
 			return fail(syscall.ENOPROTOOPT, "the stack takes no linger")
 		}
-		return done(raw.SetsockoptBytes(fd, opt.level, opt.name, lingerBytes(vals[0], vals[1])))
+		return done(raw.SetsockoptBytes(fd, opt.Level, opt.Number, lingerBytes(vals[0], vals[1])))
 	})
 }
 
 func (s *server) doGetsockopt(_ context.Context, args []string) result {
-	opt, known := sockopts[args[1]]
+	opt, known := posix.SockoptByProto(args[1])
 	if !known {
 		return fail(syscall.ENOPROTOOPT, "unknown option "+args[1])
 	}
 	return s.onSock(args, func(fd int) result {
 		if args[1] != "linger" {
-			v, err := s.b.GetsockoptInt(fd, opt.level, opt.name)
+			v, err := s.b.GetsockoptInt(fd, opt.Level, opt.Number)
 			if err != nil {
 				return failErr(err)
 			}
@@ -395,7 +396,7 @@ func (s *server) doGetsockopt(_ context.Context, args []string) result {
 		if !has {
 			return fail(syscall.ENOPROTOOPT, "the stack tells no linger")
 		}
-		b, err := raw.GetsockoptBytes(fd, opt.level, opt.name, 8)
+		b, err := raw.GetsockoptBytes(fd, opt.Level, opt.Number, 8)
 		if err != nil {
 			return failErr(err)
 		}

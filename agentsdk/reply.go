@@ -3,13 +3,11 @@ package agentsdk
 import (
 	"errors"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/tcpconform/tcpconform/internal/posix"
 	"github.com/tcpconform/tcpconform/targets"
 )
 
@@ -43,24 +41,12 @@ func failErr(err error) result {
 // oneLine keeps free text on the reply's line.
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", "; ") }
 
-// errnoName is the symbolic name of e (EAGAIN), or E<n> for a number
-// without one.
-func errnoName(e syscall.Errno) string {
-	if e == syscall.EOPNOTSUPP {
-		return "EOPNOTSUPP" // the protocol's spelling; x/sys/unix says ENOTSUP
-	}
-	if n := unix.ErrnoName(e); n != "" {
-		return n
-	}
-	return "E" + strconv.Itoa(int(e))
-}
-
 func (r result) line(id string) string {
 	var b strings.Builder
 	b.WriteString(id)
 	if r.failed {
 		b.WriteString(" err ")
-		b.WriteString(errnoName(r.errno))
+		b.WriteString(posix.ErrnoName(r.errno))
 		if r.msg != "" {
 			b.WriteString(" " + oneLine(r.msg))
 		}
