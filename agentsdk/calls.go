@@ -47,7 +47,7 @@ var verbs = map[string]verb{
 	"peername":   {1, 1, "FD", false, (*server).doPeername},
 	"tcpinfo":    {1, 1, "FD", false, (*server).doTCPInfo},
 	"state":      {3, 4, "LADDR LPORT RADDR RPORT | LADDR LPORT -", false, (*server).doState},
-	"sysctl":     {2, 2, "NAME VALUE", false, (*server).doSysctl},
+	"sysctl":     {2, 16, "NAME VALUE...", false, (*server).doSysctl},
 	"settle":     {1, 1, "N", true, (*server).doSettle},
 	"shell":      {1, 1, "HEX", true, (*server).doShell},
 }
@@ -471,7 +471,8 @@ func (s *server) doSysctl(_ context.Context, args []string) result {
 	if !has {
 		return fail(syscall.EOPNOTSUPP, "the stack has no sysctls")
 	}
-	return done(c.SetSysctl(args[0], args[1]))
+	// A value of several fields (net.ipv4.tcp_rmem) comes as several tokens.
+	return done(c.SetSysctl(args[0], strings.Join(args[1:], " ")))
 }
 
 // doShell runs a shell command (hex of its text) where the stack is, and

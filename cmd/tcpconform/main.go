@@ -64,6 +64,8 @@ commands:
   coverage run the built-in cases on a target and map them onto the
            transition table (T001–T110) and RFC 9293's requirement labels
   matrix   run the built-in cases on several targets; print the verdicts as a table
+  agent    serve the agent protocol with this kernel's sockets (stdin and
+           stdout, -serial DEVICE or -listen IP:PORT), for a harness elsewhere
   packetdrill
            run scripts with packetdrill's command line, output and exit
            codes (also: the binary under the name "packetdrill")
@@ -110,6 +112,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdMatrix(ctx, args[1:], stdout, stderr)
 	case "packetdrill":
 		return cmdPacketdrill(ctx, args[1:], stdout, stderr)
+	case "agent":
+		return cmdAgent(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
