@@ -44,7 +44,8 @@ import (
 	_ "github.com/tcpconform/tcpconform/targets/linux"
 	_ "github.com/tcpconform/tcpconform/targets/lwip"
 	_ "github.com/tcpconform/tcpconform/targets/netstack"
-	_ "github.com/tcpconform/tcpconform/targets/uml"
+	"github.com/tcpconform/tcpconform/targets/uml"
+	"github.com/tcpconform/tcpconform/targets/uml/guestinit"
 )
 
 // Exit statuses.
@@ -77,7 +78,14 @@ harness error.
 Run 'tcpconform <command> -h' for the flags of a command.
 `
 
+// This program is also the init of the uml target's guest, which boots
+// it as PID 1.
+func init() { uml.AgentExecutable = true }
+
 func main() {
+	if os.Getpid() == 1 {
+		guestinit.Main(hereOptions()) // `tcpconform agent` in its init mode; never returns
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	args := os.Args[1:]
 	if invokedAsPacketdrill(os.Args[0]) {

@@ -84,11 +84,11 @@ func (c *sysctls) setPath(path, value string) error {
 		c.mu.Unlock()
 	}
 	// A write-only knob cannot be read back, so it is not restored.
-	return writeKnob(path, value)
+	return WriteKnob(path, value)
 }
 
-// writeKnob writes a /proc/sys file in one write, as the kernel wants it.
-func writeKnob(path, value string) error {
+// WriteKnob writes a /proc/sys file in one write, as the kernel wants it.
+func WriteKnob(path, value string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
 		return err
@@ -110,7 +110,7 @@ func (c *sysctls) restore() []error {
 	var errs []error
 	for i := len(order) - 1; i >= 0; i-- {
 		p := order[i]
-		if err := c.anywhere(func() error { return writeKnob(p, saved[p]) }); err != nil {
+		if err := c.anywhere(func() error { return WriteKnob(p, saved[p]) }); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", p, err))
 		}
 	}

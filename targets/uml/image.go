@@ -3,8 +3,9 @@ package uml
 import (
 	"bytes"
 	"crypto/sha256"
-	"embed"
+	"debug/elf"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -17,12 +18,11 @@ import (
 	"sync"
 )
 
-// guestSource is the guest agent (guest/*.go, package main, standard library
-// only). It is built at first use with the Go toolchain, as a static binary,
-// and becomes the guest's /init.
-//
-//go:embed guest
-var guestSource embed.FS
+// AgentExecutable is set by a program whose main runs the guest's init
+// when it is PID 1 (cmd/tcpconform: `tcpconform agent` in its init mode).
+// Image then puts the program itself into the guest, if it is static;
+// otherwise it builds cmd/tcpconform, static, from the module's source.
+var AgentExecutable bool
 
 // moduleRoot is where Debian's user-mode-linux package puts the guest
 // kernel's modules, one directory per kernel release.
@@ -56,15 +56,15 @@ func goTool() (string, error) {
 	}
 	p := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("the go command is needed to build the guest agent: not on PATH nor in %s", filepath.Dir(p))
+		return "", fmt.Errorf("the go command is needed to build the guest's static tcpconform: not on PATH nor in %s", filepath.Dir(p))
 	}
 	return p, nil
 }
 
-// Image returns the initramfs the guest boots from: the guest agent as
-// /init, /dev/console, and the modules with /modules/order. It is built once
-// into the user's cache directory, under a name that changes with what goes
-// into it.
+// Image returns the initramfs the guest boots from: the tcpconform binary
+// as /init (see initBinary), /dev/console, and the modules with
+// /modules/order. It is built once into the user's cache directory, under
+// a name that changes with what goes into it.
 func Image() (string, error) {
 	imageCache.Lock()
 	defer imageCache.Unlock()
@@ -75,26 +75,17 @@ func Image() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sources := map[string][]byte{}
-	var names []string
-	err = fs.WalkDir(guestSource, "guest", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
-			return err
-		}
-		b, err := guestSource.ReadFile(p)
-		sources[filepath.Base(p)] = b
-		names = append(names, filepath.Base(p))
-		return err
-	})
+	dir, err := cacheDir()
 	if err != nil {
 		return "", err
 	}
-	sort.Strings(names)
-	h := sha256.New()
-	for _, n := range names {
-		fmt.Fprintf(h, "%s %d\n", n, len(sources[n]))
-		h.Write(sources[n])
+	initBin, err := initBinary(dir)
+	if err != nil {
+		return "", err
 	}
+	h := sha256.New()
+	fmt.Fprintf(h, "init %d\n", len(initBin))
+	h.Write(initBin)
 	modules := make([][]byte, len(guestModules))
 	for i, m := range guestModules {
 		b, err := os.ReadFile(filepath.Join(mdir, m))
@@ -105,29 +96,15 @@ func Image() (string, error) {
 		fmt.Fprintf(h, "%s %d\n", m, len(b))
 		h.Write(b)
 	}
-	sum := hex.EncodeToString(h.Sum(nil)[:8])
-
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "tcpconform", "uml")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	img := filepath.Join(dir, "initramfs-"+sum+".cpio")
+	img := filepath.Join(dir, "initramfs-"+hex.EncodeToString(h.Sum(nil)[:8])+".cpio")
 	if _, err := os.Stat(img); err == nil {
 		imageCache.path = img
 		return img, nil
 	}
 
-	initBin, err := buildGuest(sources)
-	if err != nil {
-		return "", err
-	}
 	var buf bytes.Buffer
 	c := newCPIO(&buf)
-	for _, d := range []string{"dev", "proc", "sys", "tmp", "modules"} {
+	for _, d := range []string{"dev", "proc", "sys", "tmp", "run", "modules"} {
 		c.Dir(d)
 	}
 	c.CharDev("dev/console", 0o600, 5, 1)
@@ -142,45 +119,129 @@ func Image() (string, error) {
 	if err := c.Close(); err != nil {
 		return "", err
 	}
-	// Writing under a temporary name and renaming makes the image appear
-	// whole, even with runs in parallel.
-	tmp := img + ".tmp" + strconv.Itoa(os.Getpid())
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp, img); err != nil {
+	if err := writeWhole(img, buf.Bytes()); err != nil {
 		return "", err
 	}
 	imageCache.path = img
 	return img, nil
 }
 
-// buildGuest compiles the guest agent in a scratch module of its own, with
-// cgo off so that the binary runs without a C library.
-func buildGuest(sources map[string][]byte) ([]byte, error) {
+// cacheDir is where images and guest binaries are kept.
+func cacheDir() (string, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "tcpconform", "uml")
+	return dir, os.MkdirAll(dir, 0o755)
+}
+
+// writeWhole writes a file under a temporary name and renames it, so that
+// it appears whole, even with runs in parallel.
+func writeWhole(path string, b []byte) error {
+	tmp := path + ".tmp" + strconv.Itoa(os.Getpid())
+	if err := os.WriteFile(tmp, b, 0o755); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// initBinary returns the guest's /init: this program when it is
+// tcpconform (AgentExecutable) and static, else cmd/tcpconform built once
+// with cgo off (so that it runs without a C library) from the module's
+// source, and kept in dir under a name that changes with that source.
+func initBinary(dir string) ([]byte, error) {
+	if AgentExecutable {
+		if exe, err := os.Executable(); err == nil && isStatic(exe) {
+			return os.ReadFile(exe)
+		}
+	}
+	root, err := moduleSource()
+	if err != nil {
+		return nil, err
+	}
+	sum, err := sourceSum(root)
+	if err != nil {
+		return nil, err
+	}
+	bin := filepath.Join(dir, "tcpconform-"+sum)
+	if b, err := os.ReadFile(bin); err == nil {
+		return b, nil
+	}
 	gotool, err := goTool()
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "tcpconform-guest-build-")
+	out := bin + ".build" + strconv.Itoa(os.Getpid())
+	defer os.Remove(out)
+	cmd := exec.Command(gotool, "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./cmd/tcpconform")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOFLAGS=", "GOTOOLCHAIN=local")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("uml: building the guest's tcpconform failed: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module tcpconformguest\n\ngo 1.22\n"), 0o644); err != nil {
-		return nil, err
+	return b, writeWhole(bin, b)
+}
+
+// isStatic reports whether the ELF executable at path needs no dynamic
+// loader.
+func isStatic(path string) bool {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
 	}
-	for n, b := range sources {
-		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
-			return nil, err
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+			return false
 		}
 	}
-	out := filepath.Join(dir, "init")
-	cmd := exec.Command(gotool, "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOWORK=off", "GOFLAGS=", "GOTOOLCHAIN=local")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("uml: building the guest agent failed: %v\n%s", err, b)
+	return true
+}
+
+// moduleSource finds the tcpconform module's source: the directory this
+// file was compiled from, two levels up.
+func moduleSource() (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if ok {
+		root := filepath.Dir(filepath.Dir(filepath.Dir(file)))
+		if b, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil && strings.HasPrefix(string(b), "module github.com/tcpconform/tcpconform\n") {
+			return root, nil
+		}
 	}
-	return os.ReadFile(out)
+	return "", errors.New("uml: the guest runs tcpconform itself: run a static tcpconform (CGO_ENABLED=0 go build ./cmd/tcpconform), or run from the module's source so that it can be built")
+}
+
+// sourceSum hashes what a build of cmd/tcpconform reads from the module:
+// go.mod, go.sum and every non-test Go file, outside testdata.
+func sourceSum(root string) (string, error) {
+	h := sha256.New()
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if p != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "out") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if name != "go.mod" && name != "go.sum" && (!strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go")) {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		fmt.Fprintf(h, "%s %d\n", rel, len(b))
+		h.Write(b)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil)[:8]), err
 }

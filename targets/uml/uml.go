@@ -3,8 +3,9 @@
 // harness drives through the stack-agent protocol (docs/agent-protocol.md).
 //
 // One guest boots at the first case of a run (about two seconds here) and serves
-// every case after it; Shutdown powers it off. The guest's init is the agent
-// in guest/, built at first use and packed with the IPv6 modules into an
+// every case after it; Shutdown powers it off. The guest's init is the
+// tcpconform binary itself, static, running `tcpconform agent` in its init
+// mode (guestinit), packed with the IPv6 and macvlan modules into an
 // initramfs (image.go). Its serial line is the control channel; its NIC is
 // UML's vector driver on a unix socket of the harness's, one Ethernet frame
 // per message (ether.go), so no host interface, namespace or privilege is
@@ -63,13 +64,20 @@ func (Target) Describe() string {
 	return "Linux as User-mode Linux (Debian user-mode-linux), one guest per run shared by its cases, real time"
 }
 
-// Available implements targets.Target: linux.uml, its modules and the go
-// command (to build the guest agent) must be present.
+// Available implements targets.Target: linux.uml and its modules must be
+// present, and the guest's tcpconform binary at hand: this program, if
+// static, or else the go command and the module's source to build it.
 func (Target) Available() error {
 	if _, err := exec.LookPath("linux.uml"); err != nil {
 		return fmt.Errorf("%w: linux.uml not found (install user-mode-linux)", targets.ErrUnavailable)
 	}
 	if _, err := moduleDir(); err != nil {
+		return fmt.Errorf("%w: %v", targets.ErrUnavailable, err)
+	}
+	if exe, err := os.Executable(); err == nil && AgentExecutable && isStatic(exe) {
+		return nil
+	}
+	if _, err := moduleSource(); err != nil {
 		return fmt.Errorf("%w: %v", targets.ErrUnavailable, err)
 	}
 	if _, err := goTool(); err != nil {

@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package guestinit
 
 import (
 	"encoding/binary"
@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/tcpconform/tcpconform/internal/kernelagent"
 )
 
 // setupNetwork brings up lo and the NIC with the addresses in p, in the
@@ -136,7 +138,7 @@ func findNIC(dir string) string {
 // missing one is skipped silently. Under net/ it is the calling thread's
 // network namespace's knob. It reports whether the knob took the value.
 func setKnob(rel, value string) bool {
-	err := writeKnob("/proc/sys/"+rel, value)
+	err := kernelagent.WriteKnob("/proc/sys/"+rel, value)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		logf("sysctl %s=%s: %v", rel, value, err)
 	}
@@ -310,4 +312,12 @@ func waitOperUp(nic string, max time.Duration) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func ioctl(fd int, req uintptr, arg unsafe.Pointer) error {
+	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), req, uintptr(arg))
+	if e != 0 {
+		return e
+	}
+	return nil
 }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package guestinit
 
 import (
 	"encoding/binary"
@@ -9,12 +9,13 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/tcpconform/tcpconform/internal/posix"
 )
 
 // netns gives the stack a fresh network namespace for every case, so that
@@ -35,28 +36,25 @@ import (
 // receives, so the harness sees no difference. It carries the NIC's name
 // and addresses.
 //
-// A namespace belongs to a thread: a goroutine locked to its OS thread
-// creates them (unshare) and lives in the current one; every call whose
-// result depends on the caller's namespace runs there (do): creating a
+// A namespace belongs to a thread: each case's is a posix.Thread's (a
+// goroutine locked to its OS thread that entered a new namespace), on
+// which every call whose result depends on the namespace runs: creating a
 // socket (a socket keeps its namespace for good, and accepted ones inherit
 // the listener's), opening files under /proc/sys/net, reading
 // /proc/thread-self/net. Every other thread of the agent stays in the first
-// namespace: the Go runtime starts new threads from a template thread, not
-// from a locked one.
+// namespace.
 type netns struct {
 	p     params
 	nic   string // the NIC's name, in the first namespace and in the others
 	lower int32  // the NIC's ifindex in the first namespace
 	first *rtnl  // a netlink socket in the first namespace
 
-	calls chan func() // to the locked thread
-
-	// On the locked thread only:
-	inherit    bool  // new namespaces inherit the first one's quiet IPv6 settings
-	dev        int32 // the stack's device in the current namespace (0: none)
-	cur        *rtnl // a netlink socket in the current namespace
-	ipv4, ipv6 bool  // what the first namespace got
-	made       int   // namespaces made
+	inherit    bool          // new namespaces inherit the first one's quiet IPv6 settings
+	th         *posix.Thread // the current namespace's thread
+	dev        int32         // the stack's device in the current namespace (0: none)
+	cur        *rtnl         // a netlink socket in the current namespace
+	ipv4, ipv6 bool          // what the first namespace got
+	made       int           // namespaces made
 }
 
 // stackTempName is the name the stack's device is created under. The
@@ -115,19 +113,8 @@ func newNetns(p params) (*netns, error) {
 		undo()
 		return nil, err
 	}
-	n := &netns{p: p, nic: nic, lower: lower, first: first, calls: make(chan func()), inherit: inherit}
-	go n.thread()
-	n.do(func() { err = n.renew() })
-	if err != nil {
-		n.do(func() {
-			if n.dev != 0 {
-				n.deleteDev()
-			}
-			if n.cur != nil {
-				n.cur.close()
-			}
-		})
-		n.stop()
+	n := &netns{p: p, nic: nic, lower: lower, first: first, inherit: inherit}
+	if err := n.renew(); err != nil {
 		first.close()
 		undo()
 		return nil, err
@@ -135,47 +122,60 @@ func newNetns(p params) (*netns, error) {
 	return n, nil
 }
 
-// thread runs the calls on a thread of its own. The goroutine never
-// unlocks it: when it returns (stop), the thread ends with it rather than
-// going back, in some namespace, to run other goroutines.
-func (n *netns) thread() {
-	runtime.LockOSThread()
-	for f := range n.calls {
-		f()
+// renewStack is kernelagent's Renew: the next case's stack lives in a
+// fresh namespace, and the old one's sockets are closed once the device
+// has left it, so that their abortive closes send nothing (they find no
+// route) and what lingers there never reaches the wire again.
+func (n *netns) renewStack(old *posix.Stack) (*posix.Stack, error) {
+	if err := n.renew(); err != nil {
+		return nil, err
 	}
+	old.Release()
+	old.Thread().Stop()
+	return posix.New(n.th), nil
 }
 
-// do runs f on the namespace's thread and waits for it.
-func (n *netns) do(f func()) {
-	done := make(chan struct{})
-	n.calls <- func() {
-		defer close(done)
-		f()
-	}
-	<-done
-}
-
-// stop ends the thread.
-func (n *netns) stop() { close(n.calls) }
-
-// renew moves the stack to a new network namespace and sets it up there:
-// lo, the stack's device with the NIC's name, addresses, all up. It runs
-// on the namespace's thread. The stack's device moves from the old namespace to the
-// new one (a request through a netlink socket of the old namespace, the
-// thread's until unshare), which takes its addresses, routes and neighbour
-// entries away; the kernel frees the old namespace, and with it TIME-WAIT
-// and everything else, once nothing uses it any more (orphaned connections
-// keep it a while, cut off from the wire). The first namespace's device
-// is made here.
+// renew moves the stack's device to a new namespace on a thread of its own
+// (made ready by enter) and makes that the current one. On failure the
+// new namespace is given up; the first time, with the device made in it.
 func (n *netns) renew() error {
+	th, err := posix.NewThread()
+	if err != nil {
+		return err
+	}
+	if err := th.Do(n.enter); err != nil {
+		if n.made == 1 {
+			th.Do(func() error {
+				if n.dev != 0 {
+					n.deleteDev()
+				}
+				if n.cur != nil {
+					n.cur.close()
+				}
+				return nil
+			})
+		}
+		th.Stop()
+		return err
+	}
+	n.th = th
+	return nil
+}
+
+// enter sets the stack up in the namespace of the calling thread, a new
+// one: lo, the stack's device with the NIC's name, addresses, all up. The
+// device moves there from the old namespace (a request through a netlink
+// socket of the old namespace), which takes its addresses, routes and
+// neighbour entries away; the kernel frees the old namespace, and with it
+// TIME-WAIT and everything else, once nothing uses it any more (orphaned
+// connections keep it a while, cut off from the wire). The first
+// namespace's device is made here.
+func (n *netns) enter() error {
 	start := time.Now()
 	old := n.cur // of the old namespace
 	n.cur = nil
 	if old != nil {
 		defer old.close()
-	}
-	if err := syscall.Unshare(syscall.CLONE_NEWNET); err != nil {
-		return fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
 	}
 	n.made++
 	cur, err := openRtnl()

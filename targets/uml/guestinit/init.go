@@ -1,11 +1,11 @@
 //go:build linux
 
-// Command guest is the tcpconform stack agent that runs inside a User-mode
-// Linux guest, as its /init. It sets the guest up (file systems, modules,
-// addresses), then speaks the stack-agent protocol (docs/agent-protocol.md)
-// on the guest's serial line and makes real socket calls in the guest
-// kernel. Packets do not pass through the agent: they travel on the guest's
-// NIC, which the harness connects to itself.
+// Package guestinit is `tcpconform agent` as the init (PID 1) of a
+// User-mode Linux guest: it sets the guest up (file systems, modules,
+// addresses), then serves the agent protocol (docs/agent-protocol.md) on
+// the guest's serial line with the guest kernel's sockets
+// (internal/posix). Packets do not pass through the agent: they travel on
+// the guest's NIC, which the harness connects to itself.
 //
 // Parameters come from the kernel command line:
 //
@@ -26,14 +26,11 @@
 // macvlan module). Should that fail, the NIC itself gets the addresses and
 // the cases share one namespace.
 //
-// Not run as PID 1, the agent serves stdin and stdout in the current
-// network namespace, without setting anything up.
-//
 // UML's serial line goes deaf after a burst of more than about 4 KB of
 // input (see burstWatch), so the harness must keep the request bytes it
 // writes at once below that: split long sends, do not pipeline many
 // requests.
-package main
+package guestinit
 
 import (
 	"fmt"
@@ -45,28 +42,19 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
-)
 
-func main() {
-	if os.Getpid() != 1 {
-		_, err := os.Stat("/proc/net/if_inet6")
-		opts := serveOptions{IPv4: true, IPv6: err == nil, Log: os.Stderr}
-		if err := serve(os.Stdin, os.Stdout, opts); err != nil {
-			fmt.Fprintln(os.Stderr, "tcpconform guest:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	initMain()
-}
+	"github.com/tcpconform/tcpconform/agentsdk"
+	"github.com/tcpconform/tcpconform/internal/kernelagent"
+	"github.com/tcpconform/tcpconform/internal/posix"
+)
 
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "tcpconform guest: "+format+"\n", args...)
 }
 
-// initMain is the agent as PID 1: set up, serve, power off. It never
-// returns.
-func initMain() {
+// Main is the agent as PID 1: set up, serve, power off. opts describe the
+// kernel (its release). It never returns.
+func Main(opts agentsdk.Options) {
 	signal.Ignore(syscall.SIGPIPE, syscall.SIGHUP)
 	mountAll()
 	loadModules("/modules/order")
@@ -79,24 +67,31 @@ func initMain() {
 	for _, err := range errs {
 		logf("%v", err)
 	}
-	opts := serveOptions{Log: os.Stderr}
+	cfg := kernelagent.Config{Sysctls: true}
 	if n, err := newNetns(p); err == nil {
-		opts.Netns = n
+		cfg.Stack = posix.New(n.th)
+		cfg.Renew = n.renewStack
 		opts.IPv4, opts.IPv6 = n.ipv4, n.ipv6
 	} else {
 		logf("no network namespace per case (%v): cases share one stack, and "+
 			"what a case leaves behind (TIME-WAIT, orphaned connections) stays", err)
+		cfg.Stack = posix.New(posix.Here())
 		opts.IPv4, opts.IPv6 = setupNetwork(p)
 	}
+	b := kernelagent.New(cfg)
+	opts.Log = os.Stderr
 
-	ctl, err := openControl(p.ctl)
+	ctl, err := kernelagent.OpenSerial(p.ctl, logf)
 	if err != nil {
 		logf("cannot open the control line: %v; powering off", err)
 		powerOff()
 	}
 	logf("serving on %s", p.ctl)
-	if err := serve(&burstWatch{r: ctl}, ctl, opts); err != nil {
+	if err := agentsdk.Serve(&burstWatch{r: ctl}, ctl, b, opts); err != nil {
 		logf("control line: %v", err)
+	}
+	if err := b.Release(); err != nil {
+		logf("%v", err)
 	}
 	// Give the line driver a moment to pass on the last reply.
 	time.Sleep(50 * time.Millisecond)
@@ -218,60 +213,6 @@ func loadModule(path string) error {
 	_, _, e := syscall.Syscall(sysFinitModule, uintptr(fd), uintptr(unsafe.Pointer(empty)), 0)
 	if e != 0 && e != syscall.EEXIST {
 		return fmt.Errorf("finit_module: %w", e)
-	}
-	return nil
-}
-
-// Termios flags (asm-generic/termbits.h) the syscall package does not name.
-const (
-	tIGNBRK = 0x1
-	tBRKINT = 0x2
-	tPARMRK = 0x8
-	tISTRIP = 0x20
-	tINLCR  = 0x40
-	tIGNCR  = 0x80
-	tICRNL  = 0x100
-	tIXON   = 0x400
-	tOPOST  = 0x1
-	tCSIZE  = 0x30
-	tCS8    = 0x30
-	tCREAD  = 0x80
-	tPARENB = 0x100
-	tCLOCAL = 0x800
-	tVTIME  = 5
-	tVMIN   = 6
-)
-
-// openControl opens the control line read-write and, if it is a
-// terminal, makes it raw (cfmakeraw, plus CLOCAL so that no modem line
-// matters).
-func openControl(path string) (*os.File, error) {
-	fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	var t syscall.Termios
-	if err := ioctl(fd, syscall.TCGETS, unsafe.Pointer(&t)); err != nil {
-		logf("%s is not a terminal (%v); using it as it is", path, err)
-	} else {
-		t.Iflag &^= tIGNBRK | tBRKINT | tPARMRK | tISTRIP | tINLCR | tIGNCR | tICRNL | tIXON
-		t.Oflag &^= tOPOST
-		t.Lflag &^= syscall.ECHO | syscall.ECHONL | syscall.ICANON | syscall.ISIG | syscall.IEXTEN
-		t.Cflag &^= tCSIZE | tPARENB
-		t.Cflag |= tCS8 | tCLOCAL | tCREAD
-		t.Cc[tVMIN] = 1
-		t.Cc[tVTIME] = 0
-		if err := ioctl(fd, syscall.TCSETS, unsafe.Pointer(&t)); err != nil {
-			logf("raw mode on %s: %v", path, err)
-		}
-	}
-	return os.NewFile(uintptr(fd), path), nil
-}
-
-func ioctl(fd int, req uintptr, arg unsafe.Pointer) error {
-	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), req, uintptr(arg))
-	if e != 0 {
-		return e
 	}
 	return nil
 }
