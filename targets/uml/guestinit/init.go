@@ -57,6 +57,9 @@ func logf(format string, args ...any) {
 func Main(opts agentsdk.Options) {
 	signal.Ignore(syscall.SIGPIPE, syscall.SIGHUP)
 	mountAll()
+	if err := posix.ReadHostNetns(); err != nil {
+		logf("the agent's network namespace: %v", err)
+	}
 	loadModules("/modules/order")
 
 	cmdline, err := os.ReadFile("/proc/cmdline")
