@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // AgentExecutable is set by a program whose main runs the guest's init
@@ -98,6 +99,8 @@ func Image() (string, error) {
 	}
 	img := filepath.Join(dir, "initramfs-"+hex.EncodeToString(h.Sum(nil)[:8])+".cpio")
 	if _, err := os.Stat(img); err == nil {
+		now := time.Now()
+		os.Chtimes(img, now, now)
 		imageCache.path = img
 		return img, nil
 	}
@@ -133,7 +136,33 @@ func cacheDir() (string, error) {
 		cache = os.TempDir()
 	}
 	dir := filepath.Join(cache, "tcpconform", "uml")
-	return dir, os.MkdirAll(dir, 0o755)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	pruneCache(dir, 7*24*time.Hour)
+	return dir, nil
+}
+
+// pruneCache removes the images and binaries no run has used for age: a
+// new one comes with every change of the source. Each use touches its
+// files (use).
+func pruneCache(dir string, age time.Duration) {
+	old, _ := filepath.Glob(filepath.Join(dir, "*-*"))
+	for _, p := range old {
+		if fi, err := os.Stat(p); err == nil && time.Since(fi.ModTime()) > age {
+			os.Remove(p)
+		}
+	}
+}
+
+// use reads a cached file and marks it as used now.
+func use(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		now := time.Now()
+		os.Chtimes(path, now, now)
+	}
+	return b, err
 }
 
 // writeWhole writes a file under a temporary name and renames it, so that
@@ -165,7 +194,7 @@ func initBinary(dir string) ([]byte, error) {
 		return nil, err
 	}
 	bin := filepath.Join(dir, "tcpconform-"+sum)
-	if b, err := os.ReadFile(bin); err == nil {
+	if b, err := use(bin); err == nil {
 		return b, nil
 	}
 	gotool, err := goTool()
