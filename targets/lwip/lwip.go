@@ -76,12 +76,8 @@ func Binary() (string, error) {
 	if err := (Target{}).Available(); err != nil {
 		return "", err
 	}
-	cache, err := os.UserCacheDir()
+	dir, err := targets.CacheDir("lwip_agent")
 	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "tcpconform", "lwip_agent")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
 	sum := sha256.Sum256(agentSource)

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tcpconform/tcpconform/targets"
 )
 
 // AgentExecutable is set by a program whose main runs the guest's init
@@ -131,12 +133,8 @@ func Image() (string, error) {
 
 // cacheDir is where images and guest binaries are kept.
 func cacheDir() (string, error) {
-	cache, err := os.UserCacheDir()
+	dir, err := targets.CacheDir("uml")
 	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "tcpconform", "uml")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
 	pruneCache(dir, 7*24*time.Hour)
