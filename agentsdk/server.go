@@ -241,7 +241,7 @@ var errSocketClosed = fmt.Errorf("socket closed: %w", syscall.EBADF)
 func (s *server) start(req Request, v verb) {
 	ctx, cancel := context.WithCancelCause(s.ctx)
 	j := &job{fd: -1, cancel: cancel, done: make(chan struct{})}
-	if len(req.Args) > 0 {
+	if len(req.Args) > 0 && req.Verb != "settle" && req.Verb != "shell" { // their argument is no socket
 		if fd, err := strconv.Atoi(req.Args[0]); err == nil {
 			j.fd = fd
 		}

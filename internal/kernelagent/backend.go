@@ -33,8 +33,8 @@ type Config struct {
 	SysctlDir string
 	// Renew, if not nil, gives the next case a fresh stack at every
 	// reset (the UML guest: a new network namespace), and is in charge of
-	// releasing the old one. Without, reset closes the stack's sockets
-	// and keeps the namespace.
+	// releasing the old one. Without, reset closes the stack's sockets,
+	// abortively, and keeps the namespace.
 	Renew func(old *posix.Stack) (*posix.Stack, error)
 }
 
@@ -67,7 +67,7 @@ func (b *Backend) inNetns(f func() error) error { return b.Stack.Thread().Do(f) 
 func (b *Backend) Reset() error {
 	errs := b.restoreSysctls()
 	if b.renew == nil {
-		b.Stack.Reset()
+		b.Stack.ResetAbortively()
 		return errors.Join(errs...)
 	}
 	next, err := b.renew(b.Stack)
