@@ -2,6 +2,7 @@ package kernelagent
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"os"
 	"strings"
@@ -118,5 +119,17 @@ func TestKernelBackendOverTheProtocol(t *testing.T) {
 	}
 	if sack() != was {
 		t.Errorf("tcp_sack is %q after reset, was %q", sack(), was)
+	}
+}
+
+// A shell command runs and its output comes back; a failing one fails.
+func TestWithShell(t *testing.T) {
+	s := WithShell{New(Config{Stack: posix.New(posix.Here())})}
+	out, err := s.RunShell(context.Background(), "echo hi; echo there >&2", "")
+	if err != nil || string(out) != "hi\nthere\n" {
+		t.Errorf("echo: %q, %v", out, err)
+	}
+	if _, err := s.RunShell(context.Background(), "exit 3", ""); err == nil {
+		t.Errorf("exit 3 did not fail")
 	}
 }
