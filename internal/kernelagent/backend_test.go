@@ -88,6 +88,10 @@ func TestKernelBackendOverTheProtocol(t *testing.T) {
 		{"6 accept L", "6 ok A 127.0.0.1 *"},
 		{"7 send C 6869", "7 ok 2"},
 		{"8 recv A 10", "8 ok 2 6869"},
+		{"8a sendto C 64 6869", "8a ok 2"},       // MSG_DONTWAIT
+		{"8b recvfrom A 10 2", "8b ok 2 6869"},   // MSG_PEEK
+		{"8c recv A 10", "8c ok 2 6869"},         // still there
+		{"8d recvfrom A 10 64", "8d err EAGAIN"}, // nothing now
 		{"9 state 127.0.0.1 8080 -", "9 ok LISTEN"},
 		{"10 sysctl net.ipv4.tcp_sack 0", "10 ok"},
 		{"11 getsockopt C error", "11 ok 0"},
