@@ -65,22 +65,14 @@ func (Target) Describe() string {
 }
 
 // Available implements targets.Target: linux.uml and its modules must be
-// present, and the guest's tcpconform binary at hand: this program, if
-// static, or else the go command and the module's source to build it.
+// present, and the guest's image made (Image): this program goes into it
+// if it is a static tcpconform, or else tcpconform is built from the
+// module's source, once, so that no case pays for the build.
 func (Target) Available() error {
 	if _, err := exec.LookPath("linux.uml"); err != nil {
 		return fmt.Errorf("%w: linux.uml not found (install user-mode-linux)", targets.ErrUnavailable)
 	}
-	if _, err := moduleDir(); err != nil {
-		return fmt.Errorf("%w: %v", targets.ErrUnavailable, err)
-	}
-	if exe, err := os.Executable(); err == nil && AgentExecutable && isStatic(exe) {
-		return nil
-	}
-	if _, err := moduleSource(); err != nil {
-		return fmt.Errorf("%w: %v", targets.ErrUnavailable, err)
-	}
-	if _, err := goTool(); err != nil {
+	if _, err := Image(); err != nil {
 		return fmt.Errorf("%w: %v", targets.ErrUnavailable, err)
 	}
 	return nil
@@ -213,16 +205,9 @@ func boot(ctx context.Context) (*machine, error) {
 		return nil, err
 	}
 	reapLeftovers()
-	start := time.Now()
 	img, err := Image()
 	if err != nil {
 		return nil, err
-	}
-	if time.Since(start) > time.Second {
-		// The first use built the guest's tcpconform, which is no part of
-		// the case's time: the boot waits for the hello as long as
-		// HelloTimeout allows.
-		ctx = context.WithoutCancel(ctx)
 	}
 	dir, err := os.MkdirTemp("", runDirPrefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
