@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -44,14 +45,25 @@ type Listener struct {
 	// harness is done.
 	Serve func(Conn) error
 
-	busy atomic.Bool
+	busy    atomic.Bool
+	serving sync.WaitGroup
+	mu      sync.Mutex
+	conn    net.Conn // the harness being served
 }
 
-// Run accepts connections until the listener fails.
+// Run accepts connections until the listener fails (it is closed). Then
+// it ends the connection being served, waits for Serve to return, and
+// returns the listener's error.
 func (l *Listener) Run() error {
 	for {
 		c, err := l.L.Accept()
 		if err != nil {
+			l.mu.Lock()
+			if l.conn != nil {
+				l.conn.Close()
+			}
+			l.mu.Unlock()
+			l.serving.Wait()
 			return err
 		}
 		if !l.busy.CompareAndSwap(false, true) {
@@ -59,7 +71,12 @@ func (l *Listener) Run() error {
 			c.Close()
 			continue
 		}
+		l.mu.Lock()
+		l.conn = c
+		l.mu.Unlock()
+		l.serving.Add(1)
 		go func() {
+			defer l.serving.Done()
 			defer l.busy.Store(false)
 			defer c.Close()
 			if err := l.serve(c); err != nil {
