@@ -54,7 +54,10 @@ func New(cfg Config) *Backend {
 		if dir == "" {
 			dir = "/proc/sys"
 		}
-		b.sysctls = &sysctls{dir: dir, saved: map[string]string{}, netns: b.inNetns}
+		// A guest's kernel is the stack's alone: a knob of its first
+		// namespace only (net.core.rmem_max) is the stack's too. Anywhere
+		// else, only the stack's namespace is touched.
+		b.sysctls = &sysctls{dir: dir, saved: map[string]string{}, netns: b.inNetns, global: cfg.Renew != nil}
 	}
 	return b
 }

@@ -20,11 +20,13 @@ import (
 // thread that opens them, so they are opened through netns, on the
 // stack's thread. A few are global and exist in the first namespace only
 // (net.core.rmem_max, net.ipv4.tcp_mem, …): a knob missing in the stack's
-// namespace is looked for in the agent's own. Restoring puts every knob
+// namespace is looked for in the agent's own, when global is set (in a
+// guest, whose kernel is the stack's alone). Restoring puts every knob
 // back where it was changed.
 type sysctls struct {
-	dir   string
-	netns func(func() error) error
+	dir    string
+	netns  func(func() error) error
+	global bool
 
 	mu    sync.Mutex
 	saved map[string]string // path → original value
@@ -47,10 +49,11 @@ func (c *sysctls) knobPath(name string) (string, bool) {
 }
 
 // anywhere runs f (which opens a knob) in the stack's network namespace,
-// or, if the knob does not exist there, in the agent's own one.
+// or, if the knob does not exist there and global is set, in the agent's
+// own one.
 func (c *sysctls) anywhere(f func() error) error {
 	err := c.netns(f)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) && c.global {
 		err = f()
 	}
 	return err

@@ -37,7 +37,7 @@ func TestSysctlViews(t *testing.T) {
 		defer os.Rename(path("core-aside"), path("net/core"))
 		return f()
 	}
-	c := &sysctls{dir: dir, netns: netns, saved: map[string]string{}}
+	c := &sysctls{dir: dir, netns: netns, saved: map[string]string{}, global: true}
 	if err := c.set("net.ipv4.tcp_sack", "0"); err != nil || inside != 1 || read("net/ipv4/tcp_sack") != "0\n" {
 		t.Fatalf("tcp_sack: %v, %d calls in the namespace, value %q", err, inside, read("net/ipv4/tcp_sack"))
 	}
@@ -49,6 +49,10 @@ func TestSysctlViews(t *testing.T) {
 	}
 	if err := c.set("net/../../etc/passwd", "1"); err == nil {
 		t.Fatalf("a name leaving the directory was taken")
+	}
+	local := &sysctls{dir: dir, netns: netns, saved: map[string]string{}}
+	if err := local.set("net.core.rmem_max", "8192"); !errors.Is(err, targets.ErrUnsupported) || read("net/core/rmem_max") != "4096\n" {
+		t.Fatalf("a knob outside the namespace, not global: %v, value %q", err, read("net/core/rmem_max"))
 	}
 	if errs := c.restore(); len(errs) != 0 {
 		t.Fatal(errs)
