@@ -13,8 +13,12 @@ import (
 	"github.com/tcpconform/tcpconform/targets"
 )
 
-// maxRecv bounds the N of "recv FD N".
-const maxRecv = 16 << 20
+// maxRecv bounds the N of "recv FD N"; maxStaged bounds what put gathers
+// under one name.
+const (
+	maxRecv   = 16 << 20
+	maxStaged = 64 << 20
+)
 
 // verb is one request the backend answers: its argument count, and whether
 // it may block (then it runs on a job, waiting on the socket of its first
@@ -183,6 +187,9 @@ func (s *server) doPut(_ context.Context, args []string) result {
 	defer s.mu.Unlock()
 	if s.staged == nil {
 		s.staged = map[string][]byte{}
+	}
+	if len(s.staged[args[0]])+len(b) > maxStaged {
+		return fail(syscall.ENOMEM, "more than 64 MB put under one name")
 	}
 	s.staged[args[0]] = append(s.staged[args[0]], b...)
 	return ok(itoa(len(s.staged[args[0]])))

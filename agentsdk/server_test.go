@@ -1,10 +1,12 @@
 package agentsdk
 
 import (
+	"io"
 	"net"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -161,4 +163,47 @@ func TestPacketChannelAndSettle(t *testing.T) {
 			t.Errorf("emitted packet: %q, %v; want %q", buf[:n], err, want)
 		}
 	}
+}
+
+// FuzzServe feeds any input to a server over a fake stack: it must answer
+// every request line with a line of the protocol's form and return at the
+// end of the input, never panic or hang.
+func FuzzServe(f *testing.F) {
+	for _, seed := range []string{
+		"1 socket inet\n2 bind 4 192.0.2.1 80\n3 listen 4 1\n4 accept 4\n5 cancel 4\n6 close 4\n",
+		"1 socket inet6 nonblock\n2 connect 4 2001:db8::2 9\n3 reset\n",
+		"x put a 00\ny send 4 @a\nz sendto 4 64 - 192.0.2.2 1\n",
+		"1 setsockopt 4 linger 1\n2 getsockopt 99 linger\n3 state a b c d\n4 settle 1\n5 shell 41\n",
+		"\n\n  \n? ? ?\n" + strings.Repeat("y", 70) + " ping\n1 quit\n2 ping\n",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, input string) {
+		var out strings.Builder
+		served := make(chan error, 1)
+		go func() { served <- Serve(strings.NewReader(input), &lockedWriter{w: &out}, newFake(), Options{}) }()
+		select {
+		case <-served:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Serve hangs on %q", input)
+		}
+		for _, l := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")[1:] {
+			f := strings.Fields(l)
+			if len(f) < 2 || f[1] != "ok" && (f[1] != "err" || len(f) < 3 || !strings.HasPrefix(f[2], "E")) {
+				t.Fatalf("reply %q to %q is not of the protocol's form", l, input)
+			}
+		}
+	})
+}
+
+// lockedWriter lets the fuzz test read what Serve wrote, after it returned.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }
