@@ -9,7 +9,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/tcpconform/tcpconform/internal/posix"
+	"github.com/tcpconform/tcpconform/internal/linuxabi"
 	"github.com/tcpconform/tcpconform/targets"
 )
 
@@ -359,7 +359,7 @@ func lingerBytes(onoff, secs int32) []byte {
 }
 
 func (s *server) doSetsockopt(_ context.Context, args []string) result {
-	opt, known := posix.SockoptByProto(args[1])
+	opt, known := linuxabi.SockoptByProto(args[1])
 	if !known {
 		return fail(syscall.ENOPROTOOPT, "unknown option "+args[1])
 	}
@@ -387,7 +387,7 @@ func (s *server) doSetsockopt(_ context.Context, args []string) result {
 }
 
 func (s *server) doGetsockopt(_ context.Context, args []string) result {
-	opt, known := posix.SockoptByProto(args[1])
+	opt, known := linuxabi.SockoptByProto(args[1])
 	if !known {
 		return fail(syscall.ENOPROTOOPT, "unknown option "+args[1])
 	}

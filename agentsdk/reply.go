@@ -7,7 +7,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/tcpconform/tcpconform/internal/posix"
+	"github.com/tcpconform/tcpconform/internal/linuxabi"
 	"github.com/tcpconform/tcpconform/targets"
 )
 
@@ -46,7 +46,7 @@ func (r result) line(id string) string {
 	b.WriteString(id)
 	if r.failed {
 		b.WriteString(" err ")
-		b.WriteString(posix.ErrnoName(r.errno))
+		b.WriteString(linuxabi.ErrnoName(r.errno))
 		if r.msg != "" {
 			b.WriteString(" " + oneLine(r.msg))
 		}

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tcpconform/tcpconform/internal/posix"
+	"github.com/tcpconform/tcpconform/internal/linuxabi"
 	"github.com/tcpconform/tcpconform/script"
 	"github.com/tcpconform/tcpconform/targets"
 )
@@ -120,7 +120,7 @@ func (r *scriptRun) settle(sc *script.Syscall, pc preparedCall, res callResult) 
 	}
 	got := describeResult(res.ret, errno)
 	if sc.Errno != "" {
-		wantErrno, ok := posix.ErrnoNamed(sc.Errno)
+		wantErrno, ok := linuxabi.ErrnoNamed(sc.Errno)
 		if !ok {
 			r.scriptError(sc.Pos, "unknown errno %s", sc.Errno)
 		}
@@ -266,7 +266,7 @@ func (r *scriptRun) intArg(e script.Expr) (int64, error) {
 		if n, ok := r.modeSymbol(v.Name); ok {
 			return n, nil
 		}
-		if e, ok := posix.ErrnoNamed(v.Name); ok {
+		if e, ok := linuxabi.ErrnoNamed(v.Name); ok {
 			return int64(e), nil
 		}
 		return 0, &unknownSymbol{v.Name}

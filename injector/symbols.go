@@ -3,7 +3,7 @@ package injector
 import (
 	"golang.org/x/sys/unix"
 
-	"github.com/tcpconform/tcpconform/internal/posix"
+	"github.com/tcpconform/tcpconform/internal/linuxabi"
 )
 
 // linuxSymbols resolves the named constants scripts use as system call
@@ -12,7 +12,7 @@ import (
 // and its cross-platform one (socket levels and options, timestamping and
 // extended-error codes, TCP_NLA_* attributes, open/fcntl/splice/poll/epoll
 // flags, capabilities), plus a few newer options. Socket options come from
-// the option table of package posix, and errno names from its errno table,
+// the option table of package linuxabi, and errno names from its errno table,
 // so that each is written once.
 var linuxSymbols = withSockopts(map[string]int64{
 	"SOL_IP": unix.SOL_IP, "SOL_IPV6": unix.SOL_IPV6, "SOL_TCP": unix.SOL_TCP, "SOL_UDP": unix.SOL_UDP,
@@ -129,7 +129,7 @@ var linuxSymbols = withSockopts(map[string]int64{
 
 // withSockopts adds the option table's symbols to m.
 func withSockopts(m map[string]int64) map[string]int64 {
-	for _, o := range posix.Sockopts() {
+	for _, o := range linuxabi.Sockopts() {
 		m[o.Symbol] = int64(o.Number)
 	}
 	return m

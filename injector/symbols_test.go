@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/tcpconform/tcpconform/internal/posix"
+	"github.com/tcpconform/tcpconform/internal/linuxabi"
 	"github.com/tcpconform/tcpconform/script"
 )
 
@@ -52,7 +52,7 @@ func TestSymbolValues(t *testing.T) {
 // that is both a symbol and an errno would resolve one way as a value and
 // another as a result.
 func TestSymbolsAndErrnosDoNotOverlap(t *testing.T) {
-	errnos := posix.ErrnoNames()
+	errnos := linuxabi.ErrnoNames()
 	for _, name := range errnos {
 		if _, dup := linuxSymbols[name]; dup {
 			t.Errorf("%s is in both linuxSymbols and the errno table", name)

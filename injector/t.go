@@ -16,7 +16,7 @@ import (
 	"github.com/onsi/gomega/types"
 
 	"github.com/tcpconform/tcpconform/expectations"
-	"github.com/tcpconform/tcpconform/internal/posix"
+	"github.com/tcpconform/tcpconform/internal/linuxabi"
 	"github.com/tcpconform/tcpconform/state"
 	"github.com/tcpconform/tcpconform/targets"
 	"github.com/tcpconform/tcpconform/wire"
@@ -193,7 +193,7 @@ func (t *T) must(call string, err error) {
 		return
 	}
 	if errno, ok := err.(syscall.Errno); ok {
-		t.fail(fmt.Sprintf("%s failed: %s (%d)", call, posix.ErrnoName(errno), int(errno)))
+		t.fail(fmt.Sprintf("%s failed: %s (%d)", call, linuxabi.ErrnoName(errno), int(errno)))
 	}
 	if errors.Is(err, targets.ErrTargetFailed) {
 		t.fail(fmt.Sprintf("%s: %v", call, err))
@@ -271,7 +271,7 @@ func (t *T) Shutdown(fd int, how int) { t.must("shutdown()", t.Sockets().Shutdow
 func (t *T) Close(fd int) { t.must("close()", t.Sockets().Close(fd)) }
 
 // ErrnoName returns the symbolic name of an errno ("EAGAIN").
-func ErrnoName(e syscall.Errno) string { return posix.ErrnoName(e) }
+func ErrnoName(e syscall.Errno) string { return linuxabi.ErrnoName(e) }
 
 var moduleDir = func() string {
 	_, file, _, _ := runtime.Caller(0)

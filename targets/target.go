@@ -178,7 +178,7 @@ type Clock interface {
 
 // Sockets is the application side of the stack: BSD socket calls with
 // errno-style results. Numbers (option levels and names, flags) are
-// Linux's, so scripts can use them verbatim; internal/posix keeps the
+// Linux's, so scripts can use them verbatim; internal/linuxabi keeps the
 // option table. Every error a call returns for the script to check is a
 // syscall.Errno; any other error is a harness failure.
 type Sockets interface {

@@ -76,3 +76,14 @@ func TestStateOfAListenerBothWays(t *testing.T) {
 		t.Error("a port nobody listens on has a state")
 	}
 }
+
+// A stack released stays released: a Reset after it does nothing, and
+// calls fail with EBADF.
+func TestResetAfterRelease(t *testing.T) {
+	k := New(Here())
+	k.Release()
+	k.Reset()
+	if err := k.Listen(3, 1); err != unix.EBADF {
+		t.Errorf("listen on a released stack: %v, want EBADF", err)
+	}
+}

@@ -2,8 +2,8 @@
 // script or an agent request makes, done as real system calls on sockets of
 // one network namespace, with the kernel's own blocking; the connection
 // states the kernel reports (sock_diag, else /proc/net/tcp); struct
-// tcp_info; the thread that lives in the namespace; and the one table of
-// errno names and of socket options the harness and its agents share.
+// tcp_info; and the thread that lives in the namespace. Errno and option
+// names are package linuxabi's.
 //
 // The linux target runs a Stack in process, on a namespace of its own; the
 // agent command (`tcpconform agent`) serves a Stack over the agent
@@ -26,7 +26,8 @@ import (
 // options, TCP_INFO), and State. Its errors for the caller are the kernel's
 // errno values (syscall.Errno).
 type Stack struct {
-	th *Thread
+	th       *Thread
+	released bool
 
 	mu   sync.Mutex
 	fds  map[int]*socket
@@ -52,10 +53,13 @@ func (k *Stack) Thread() *Thread { return k.th }
 
 // Reset ends every call in flight, closes every descriptor and forgets the
 // connections seen, so that the stack is as new (the agent protocol's
-// reset). The thread stays.
+// reset). The thread stays. After Release it does nothing.
 func (k *Stack) Reset() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.released {
+		return
+	}
 	k.closeAll()
 	k.closing = false
 	k.stop = make(chan struct{})
@@ -70,6 +74,7 @@ func (k *Stack) Release() {
 	if !k.closing {
 		k.closeAll()
 	}
+	k.released = true
 }
 
 // closeAll wakes the calls in flight, waits for them (a blocked one is

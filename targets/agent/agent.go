@@ -27,7 +27,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/tcpconform/tcpconform/internal/posix"
+	"github.com/tcpconform/tcpconform/internal/linuxabi"
 	"github.com/tcpconform/tcpconform/targets"
 )
 
@@ -565,7 +565,7 @@ func (a *Agent) Close() error {
 // errnoByName reads the errno of a reply: a name or E<n>; anything else is
 // EIO.
 func errnoByName(name string) syscall.Errno {
-	if e, ok := posix.ParseErrno(name); ok {
+	if e, ok := linuxabi.ParseErrno(name); ok {
 		return e
 	}
 	return syscall.EIO

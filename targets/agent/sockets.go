@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"syscall"
 
-	"github.com/tcpconform/tcpconform/internal/posix"
+	"github.com/tcpconform/tcpconform/internal/linuxabi"
 	"github.com/tcpconform/tcpconform/targets"
 )
 
@@ -183,7 +183,7 @@ func (s Sockets) SetNonblock(fd int, nonblocking bool) error {
 // the one option table; linger takes two values, so it goes through
 // SetsockoptBytes.
 func optName(level, name int) (string, bool) {
-	o, ok := posix.SockoptByNumber(level, name)
+	o, ok := linuxabi.SockoptByNumber(level, name)
 	return o.Proto, ok && o.Proto != "" && o.Proto != "linger"
 }
 

@@ -1,4 +1,4 @@
-package posix
+package linuxabi
 
 // Sockopt is a socket option: its name in scripts (Linux's symbol), its
 // level and number in Linux's numbering, and, for the options an agent is
