@@ -124,19 +124,8 @@ type reply struct {
 
 // Start runs the agent and waits for its hello.
 func Start(ctx context.Context, spec Spec) (*Agent, error) {
-	if spec.Name == "" {
-		spec.Name = "agent"
-	}
-	if spec.HelloTimeout == 0 {
-		spec.HelloTimeout = DefaultHelloTimeout
-	}
-	if spec.CallTimeout == 0 {
-		spec.CallTimeout = DefaultCallTimeout
-	}
-	if spec.Grace == 0 {
-		spec.Grace = DefaultGrace
-	}
-	a := &Agent{spec: spec, pending: map[string]chan reply{}, exited: make(chan struct{}), stderr: &tailBuffer{max: 4096}}
+	a := newAgent(spec)
+	spec = a.spec
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Stderr = a.stderr
@@ -208,12 +197,11 @@ func Start(ctx context.Context, spec Spec) (*Agent, error) {
 		c.Close()
 	}
 	a.link = newLink(packets, a)
-	stdout := ctrlR
 
 	helloc := make(chan string, 1)
 	eof := make(chan struct{})
 	go func() {
-		a.read(stdout, helloc)
+		a.read(ctrlR, helloc)
 		close(eof)
 		// An agent that closed its side but lives on is broken too; one
 		// that exits says why below.
@@ -233,7 +221,65 @@ func Start(ctx context.Context, spec Spec) (*Agent, error) {
 		a.fail(fmt.Errorf("%w: %s exited (%v)%s", targets.ErrTargetFailed, spec.Name, exitReason(werr), a.stderrNote()))
 		close(a.exited)
 	}()
+	return a.awaitHello(ctx, helloc)
+}
 
+// newAgent returns an agent of spec, with the defaults filled in.
+func newAgent(spec Spec) *Agent {
+	if spec.Name == "" {
+		spec.Name = "agent"
+	}
+	if spec.HelloTimeout == 0 {
+		spec.HelloTimeout = DefaultHelloTimeout
+	}
+	if spec.CallTimeout == 0 {
+		spec.CallTimeout = DefaultCallTimeout
+	}
+	if spec.Grace == 0 {
+		spec.Grace = DefaultGrace
+	}
+	return &Agent{spec: spec, pending: map[string]chan reply{}, exited: make(chan struct{}), stderr: &tailBuffer{max: 4096}}
+}
+
+// Attach drives an agent that is already running elsewhere, reached over
+// conn (a TCP connection to a device's agent, say); spec.Packets opens its
+// packet channel, which must travel apart from conn, and Path, Args and
+// ControlFD are not used. greeting, when not empty, is written as the first
+// line, before the hello is awaited (the agent's token). Closing the agent
+// closes conn and the packet channel and leaves the agent running.
+func Attach(ctx context.Context, spec Spec, conn io.ReadWriteCloser, greeting string) (*Agent, error) {
+	a := newAgent(spec)
+	spec = a.spec
+	if spec.Packets == nil {
+		conn.Close()
+		return nil, fmt.Errorf("%s: no packet channel", spec.Name)
+	}
+	packets, err := spec.Packets()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("%s: packet channel: %w", spec.Name, err)
+	}
+	if greeting != "" {
+		if _, err := io.WriteString(conn, greeting+"\n"); err != nil {
+			conn.Close()
+			packets.Close()
+			return nil, fmt.Errorf("%s: %w", spec.Name, err)
+		}
+	}
+	a.stdin = conn
+	a.link = newLink(packets, a)
+	helloc := make(chan string, 1)
+	go func() {
+		a.read(conn, helloc)
+		a.fail(fmt.Errorf("%w: %s closed its control connection", targets.ErrTargetFailed, spec.Name))
+		close(a.exited)
+	}()
+	return a.awaitHello(ctx, helloc)
+}
+
+// awaitHello waits for the first line, which must be the agent's hello.
+func (a *Agent) awaitHello(ctx context.Context, helloc <-chan string) (*Agent, error) {
+	spec := a.spec
 	t := time.NewTimer(spec.HelloTimeout)
 	defer t.Stop()
 	select {
@@ -311,8 +357,13 @@ func (a *Agent) Hello() Hello { return a.hello }
 // Link returns the packet channel.
 func (a *Agent) Link() *Link { return a.link }
 
-// Pid is the agent's process id.
-func (a *Agent) Pid() int { return a.cmd.Process.Pid }
+// Pid is the agent's process id, or 0 for an attached agent (Attach).
+func (a *Agent) Pid() int {
+	if a.cmd == nil {
+		return 0
+	}
+	return a.cmd.Process.Pid
+}
 
 // read dispatches reply lines; the first line goes to helloc.
 func (a *Agent) read(r io.ReadCloser, helloc chan<- string) {
@@ -540,6 +591,11 @@ func (a *Agent) Close() error {
 		select {
 		case <-a.exited:
 		default:
+			if a.cmd == nil { // attached: the agent is not ours to stop
+				a.stdin.Close()
+				<-a.exited
+				break
+			}
 			if !wasDead {
 				a.wmu.Lock()
 				io.WriteString(a.stdin, "quit quit\n")

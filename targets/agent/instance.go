@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -85,6 +86,29 @@ func (in *Instance) SetSysctl(name, value string) error {
 		return fmt.Errorf("sysctl %s: %w: %s", name, targets.ErrUnsupported, e.Msg)
 	}
 	return err
+}
+
+// LinuxTCPInfo reads a Linux agent's struct tcp_info by its "tcpinfo"
+// request. Targets whose agent announces the "tcpinfo" feature implement
+// targets.TCPInfo with it; the instance does not, since most agents are not
+// Linux.
+func (in *Instance) LinuxTCPInfo(fd int) (map[string]int64, error) {
+	f, err := in.A.Call("tcpinfo", strconv.Itoa(fd))
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return nil, e.Errno
+		}
+		return nil, err
+	}
+	if len(f) != 1 {
+		return nil, fmt.Errorf("%s: tcpinfo reply %q", in.A.spec.Name, f)
+	}
+	b, err := hex.DecodeString(f[0])
+	if err != nil {
+		return nil, fmt.Errorf("%s: tcpinfo reply: %w", in.A.spec.Name, err)
+	}
+	return targets.LinuxTCPInfo(b), nil
 }
 
 // Clock is the real clock of an agent's instance. When the agent announced

@@ -18,7 +18,6 @@ package uml
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -154,24 +153,7 @@ func (in *Instance) Close() error {
 var _ targets.TCPInfo = (*Instance)(nil)
 
 // TCPInfo implements targets.TCPInfo with the guest kernel's struct tcp_info.
-func (in *Instance) TCPInfo(fd int) (map[string]int64, error) {
-	f, err := in.A.Call("tcpinfo", strconv.Itoa(fd))
-	if err != nil {
-		var e *agent.Error
-		if errors.As(err, &e) {
-			return nil, e.Errno
-		}
-		return nil, err
-	}
-	if len(f) != 1 {
-		return nil, fmt.Errorf("uml guest: tcpinfo reply %q", f)
-	}
-	b, err := hex.DecodeString(f[0])
-	if err != nil {
-		return nil, fmt.Errorf("uml guest: tcpinfo reply: %w", err)
-	}
-	return targets.LinuxTCPInfo(b), nil
-}
+func (in *Instance) TCPInfo(fd int) (map[string]int64, error) { return in.LinuxTCPInfo(fd) }
 
 // Guest returns the process id of the guest's main UML process (for tests).
 func (in *Instance) Guest() int { return in.m.a.Pid() }
@@ -242,7 +224,7 @@ func boot(ctx context.Context) (*machine, error) {
 		// 3 KB arrive at once (its line driver throttles and never
 		// unthrottles), so long sends go ahead in pieces.
 		MaxRequest: 2048,
-		Barrier:    w.barrier,
+		Barrier:    w.Barrier,
 		Packets:    func() (agent.PacketConn, error) { return w, nil },
 		ControlFD:  true,
 	})
