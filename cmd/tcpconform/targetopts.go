@@ -4,13 +4,24 @@ import (
 	"flag"
 
 	"github.com/tcpconform/tcpconform/targets"
+	"github.com/tcpconform/tcpconform/targets/remote"
 )
 
 // targetOptionFlags are the flags that set up a target rather than the run:
 // each becomes the targets.Options entry of its name, for the targets that
 // take it (see targets.Configurable). Commands that pick a target register
 // all of them.
-var targetOptionFlags = []struct{ name, usage string }{}
+var targetOptionFlags = []struct{ name, usage string }{
+	{"iface", "remote target: the interface the device is reached through (never configured: the harness only opens an AF_PACKET socket on it)"},
+	{"device", "remote target: ADDR:PORT of the device's `tcpconform agent -listen`"},
+	{"token", "remote target: the device agent's token (default $" + remote.TokenEnv + ")"},
+	{"device-ip4", "remote target: the device's IPv4 address on the test link (default 192.0.2.1)"},
+	{"device-ip6", "remote target: the device's IPv6 address on the test link, or none (default 2001:db8::1)"},
+	{"harness-ip4", "remote target: the IPv4 address the harness claims on the test link (default 192.0.2.2)"},
+	{"harness-ip6", "remote target: the IPv6 address the harness claims on the test link (default 2001:db8::2)"},
+	{"mac", "remote target: the harness's MAC address on the test link (default " + remote.DefaultMAC.String() + ")"},
+	{"netns", "remote target: open the interface and the control connection inside this named network namespace (/run/netns/NAME)"},
+}
 
 // registerTargetOptions adds the target option flags to fs, collecting
 // their values into opts.

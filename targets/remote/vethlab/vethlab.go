@@ -1,0 +1,231 @@
+// Package vethlab makes a remote device out of this machine: two network
+// namespaces, one for the harness and one for the device, joined by two veth
+// pairs, a test link (the device's test interface, no address on the
+// harness's end: the harness claims its own with ARP and NDP) and a control
+// link (addresses on both ends, for the agent's control connection). The
+// device namespace runs `tcpconform agent -listen` on its control address.
+//
+// Nothing touches the host's namespace: every interface is created inside
+// the new namespaces. They are named tcpconform-<pid>-rh<n> and
+// tcpconform-<pid>-rd<n>, so that a process killed before Close is reaped by
+// the next run (targets/linux's ReapLeftovers).
+package vethlab
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tcpconform/tcpconform/internal/netnsjoin"
+	"github.com/tcpconform/tcpconform/targets"
+	"github.com/tcpconform/tcpconform/targets/linux"
+)
+
+// Interface names, the same in every lab: each lives in a namespace of its
+// own.
+const (
+	HarnessIface = "test-h" // the harness's end of the test link
+	DeviceIface  = "test-d" // the device's test interface
+	harnessCtl   = "ctl-h"
+	deviceCtl    = "ctl-d"
+)
+
+// The control link's addresses (RFC 5737's TEST-NET-2) and the agent's
+// port.
+var (
+	harnessCtlAddr = netip.MustParsePrefix("198.51.100.2/24")
+	deviceCtlAddr  = netip.MustParsePrefix("198.51.100.1/24")
+	// Control is the device agent's control address.
+	Control = netip.AddrPortFrom(deviceCtlAddr.Addr(), 7000)
+)
+
+// Lab is one pair of namespaces.
+type Lab struct {
+	// Harness and Device are the namespaces' names under /run/netns.
+	Harness, Device string
+
+	mu    sync.Mutex
+	agent *exec.Cmd
+	once  sync.Once
+}
+
+var labSeq struct {
+	sync.Mutex
+	n int
+}
+
+// Up makes the namespaces and links; the caller must Close the lab. It
+// reaps the namespaces of runs that died first.
+func Up() (*Lab, error) {
+	linux.ReapLeftovers()
+	labSeq.Lock()
+	labSeq.n++
+	n := labSeq.n
+	labSeq.Unlock()
+	pid := os.Getpid()
+	l := &Lab{
+		Harness: fmt.Sprintf("tcpconform-%d-rh%d", pid, n),
+		Device:  fmt.Sprintf("tcpconform-%d-rd%d", pid, n),
+	}
+	if err := l.build(); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("veth lab: %w", err)
+	}
+	return l, nil
+}
+
+func (l *Lab) build() error {
+	a := targets.DocumentationAddrs
+	h, d := l.Harness, l.Device
+	steps := [][]string{
+		{"netns", "add", h},
+		{"netns", "add", d},
+		{"-n", h, "link", "set", "lo", "up"},
+		{"-n", d, "link", "set", "lo", "up"},
+		// Both pairs are made inside the harness's namespace and one end
+		// moved straight into the device's: never in the host's.
+		{"-n", h, "link", "add", HarnessIface, "type", "veth", "peer", "name", DeviceIface, "netns", d},
+		{"-n", h, "link", "add", harnessCtl, "type", "veth", "peer", "name", deviceCtl, "netns", d},
+		{"-n", d, "addr", "add", prefix(a.Local4, 24), "dev", DeviceIface},
+		{"-n", d, "addr", "add", prefix(a.Local6, 64), "dev", DeviceIface, "nodad"},
+		{"-n", d, "addr", "add", deviceCtlAddr.String(), "dev", deviceCtl},
+		{"-n", h, "addr", "add", harnessCtlAddr.String(), "dev", harnessCtl},
+	}
+	for _, s := range steps {
+		if err := ip(s...); err != nil {
+			return err
+		}
+	}
+	// The harness's kernel stays off the test link: no IPv6 on its end
+	// (no link-local address, router solicitations or answers of its own).
+	err := netnsjoin.Do(h, func() error {
+		return os.WriteFile("/proc/sys/net/ipv6/conf/"+HarnessIface+"/disable_ipv6", []byte("1"), 0o644)
+	})
+	if err != nil {
+		return err
+	}
+	// The test link carries what a wire would: whole segments with their
+	// checksums, not a veth's offloaded 64 KB ones.
+	for _, x := range []struct{ ns, iface string }{{d, DeviceIface}, {h, HarnessIface}} {
+		if err := netnsjoin.Do(x.ns, func() error { return noOffloads(x.iface) }); err != nil {
+			return err
+		}
+	}
+	for _, s := range [][]string{
+		{"-n", d, "link", "set", DeviceIface, "up"},
+		{"-n", d, "link", "set", deviceCtl, "up"},
+		{"-n", h, "link", "set", HarnessIface, "up"},
+		{"-n", h, "link", "set", harnessCtl, "up"},
+	} {
+		if err := ip(s...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func prefix(a netip.Addr, bits int) string { return netip.PrefixFrom(a, bits).String() }
+
+// ip runs iproute2's ip with args.
+func ip(args ...string) error {
+	var out bytes.Buffer
+	cmd := exec.Command("ip", args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("ip %v: %v: %s", args, err, bytes.TrimSpace(out.Bytes()))
+	}
+	return nil
+}
+
+// TargetOptions are the remote target's options that reach the lab's
+// device from the harness's namespace.
+func (l *Lab) TargetOptions(token string) targets.Options {
+	return targets.Options{"iface": HarnessIface, "device": Control.String(), "token": token, "netns": l.Harness}
+}
+
+// InHarness and InDevice run f inside the namespace (sockets it opens stay
+// there).
+func (l *Lab) InHarness(f func() error) error { return netnsjoin.Do(l.Harness, f) }
+func (l *Lab) InDevice(f func() error) error  { return netnsjoin.Do(l.Device, f) }
+
+// StartAgent runs `path agent -listen CONTROL -token token` in the device's
+// namespace (path is a tcpconform binary) and waits until it listens. The
+// agent dies with this process, and with Close.
+func (l *Lab) StartAgent(path, token string, extra ...string) error {
+	args := append([]string{"netns", "exec", l.Device, path, "agent", "-listen", Control.String(), "-token", token}, extra...)
+	cmd := exec.Command("ip", args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("veth lab: start the agent: %w", err)
+	}
+	l.mu.Lock()
+	l.agent = cmd
+	l.mu.Unlock()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if l.listening() {
+			return nil
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("veth lab: the agent exited before listening on %s: %v", Control, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("veth lab: the agent does not listen on %s after 10 s", Control)
+}
+
+// listening reports whether something listens on the control address, by
+// the device namespace's /proc/net/tcp (a connection would be taken for a
+// client).
+func (l *Lab) listening() bool {
+	var found bool
+	l.InDevice(func() error {
+		b, err := os.ReadFile("/proc/thread-self/net/tcp")
+		if err != nil {
+			return err
+		}
+		a := Control.Addr().As4()
+		// Local address as the kernel prints it: the address's bytes in
+		// host order (little-endian), then the port; state 0A is LISTEN.
+		want := fmt.Sprintf("%02X%02X%02X%02X:%04X", a[3], a[2], a[1], a[0], Control.Port())
+		found = bytes.Contains(b, []byte(want+" 00000000:0000 0A"))
+		return nil
+	})
+	return found
+}
+
+// Close stops the agent (the process this lab started) and deletes the
+// namespaces, and with them the links.
+func (l *Lab) Close() error {
+	l.once.Do(func() {
+		l.mu.Lock()
+		cmd := l.agent
+		l.mu.Unlock()
+		if cmd != nil && cmd.Process != nil {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+		for _, ns := range []string{l.Harness, l.Device} {
+			if _, err := os.Stat(filepath.Join("/run/netns", ns)); err == nil {
+				ip("netns", "del", ns)
+			}
+		}
+	})
+	return nil
+}
+
+// Leftovers lists the namespaces of this process's labs that still exist
+// (for tests: none once every lab is closed).
+func Leftovers() []string {
+	m, _ := filepath.Glob(filepath.Join("/run/netns", "tcpconform-"+strconv.Itoa(os.Getpid())+"-r[hd]*"))
+	return m
+}
