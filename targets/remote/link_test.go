@@ -27,8 +27,8 @@ func newLab(t *testing.T) *vethlab.Lab {
 	}
 	t.Cleanup(func() {
 		lab.Close()
-		if left := vethlab.Leftovers(); len(left) > 0 {
-			t.Errorf("namespaces left after Close: %v", left)
+		if !lab.Gone() {
+			t.Errorf("namespaces %s, %s left after Close", lab.Harness, lab.Device)
 		}
 	})
 	return lab

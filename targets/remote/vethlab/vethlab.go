@@ -6,9 +6,9 @@
 // device namespace runs `tcpconform agent -listen` on its control address.
 //
 // Nothing touches the host's namespace: every interface is created inside
-// the new namespaces. They are named tcpconform-<pid>-rh<n> and
-// tcpconform-<pid>-rd<n>, so that a process killed before Close is reaped by
-// the next run (targets/linux's ReapLeftovers).
+// the new namespaces. They are internal/posix's threads, named
+// tcpconform-<pid>-<n> under /run/netns, so that a process killed before
+// Close is reaped by the next run (posix.ReapLeftovers).
 package vethlab
 
 import (
@@ -18,14 +18,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/tcpconform/tcpconform/internal/netnsjoin"
+	"github.com/tcpconform/tcpconform/internal/posix"
 	"github.com/tcpconform/tcpconform/targets"
-	"github.com/tcpconform/tcpconform/targets/linux"
 )
 
 // Interface names, the same in every lab: each lives in a namespace of its
@@ -50,31 +48,28 @@ var (
 type Lab struct {
 	// Harness and Device are the namespaces' names under /run/netns.
 	Harness, Device string
+	h, d            *posix.Thread
 
-	mu    sync.Mutex
-	agent *exec.Cmd
-	once  sync.Once
-}
-
-var labSeq struct {
-	sync.Mutex
-	n int
+	mu        sync.Mutex
+	agent     *exec.Cmd
+	agentDone chan struct{} // closed once the agent has been waited for
+	once      sync.Once
 }
 
 // Up makes the namespaces and links; the caller must Close the lab. It
 // reaps the namespaces of runs that died first.
 func Up() (*Lab, error) {
-	linux.ReapLeftovers()
-	labSeq.Lock()
-	labSeq.n++
-	n := labSeq.n
-	labSeq.Unlock()
-	pid := os.Getpid()
-	l := &Lab{
-		Harness: fmt.Sprintf("tcpconform-%d-rh%d", pid, n),
-		Device:  fmt.Sprintf("tcpconform-%d-rd%d", pid, n),
+	posix.ReapLeftovers()
+	l := &Lab{}
+	var err error
+	if l.h, err = posix.NewThread(); err == nil {
+		l.Harness = l.h.Name()
+		if l.d, err = posix.NewThread(); err == nil {
+			l.Device = l.d.Name()
+			err = l.build()
+		}
 	}
-	if err := l.build(); err != nil {
+	if err != nil {
 		l.Close()
 		return nil, fmt.Errorf("veth lab: %w", err)
 	}
@@ -85,8 +80,6 @@ func (l *Lab) build() error {
 	a := targets.DocumentationAddrs
 	h, d := l.Harness, l.Device
 	steps := [][]string{
-		{"netns", "add", h},
-		{"netns", "add", d},
 		{"-n", h, "link", "set", "lo", "up"},
 		{"-n", d, "link", "set", "lo", "up"},
 		// Both pairs are made inside the harness's namespace and one end
@@ -105,7 +98,7 @@ func (l *Lab) build() error {
 	}
 	// The harness's kernel stays off the test link: no IPv6 on its end
 	// (no link-local address, router solicitations or answers of its own).
-	err := netnsjoin.Do(h, func() error {
+	err := l.h.Do(func() error {
 		return os.WriteFile("/proc/sys/net/ipv6/conf/"+HarnessIface+"/disable_ipv6", []byte("1"), 0o644)
 	})
 	if err != nil {
@@ -113,8 +106,11 @@ func (l *Lab) build() error {
 	}
 	// The test link carries what a wire would: whole segments with their
 	// checksums, not a veth's offloaded 64 KB ones.
-	for _, x := range []struct{ ns, iface string }{{d, DeviceIface}, {h, HarnessIface}} {
-		if err := netnsjoin.Do(x.ns, func() error { return noOffloads(x.iface) }); err != nil {
+	for _, x := range []struct {
+		ns    *posix.Thread
+		iface string
+	}{{l.d, DeviceIface}, {l.h, HarnessIface}} {
+		if err := x.ns.Do(func() error { return noOffloads(x.iface) }); err != nil {
 			return err
 		}
 	}
@@ -152,8 +148,8 @@ func (l *Lab) TargetOptions(token string) targets.Options {
 
 // InHarness and InDevice run f inside the namespace (sockets it opens stay
 // there).
-func (l *Lab) InHarness(f func() error) error { return netnsjoin.Do(l.Harness, f) }
-func (l *Lab) InDevice(f func() error) error  { return netnsjoin.Do(l.Device, f) }
+func (l *Lab) InHarness(f func() error) error { return l.h.Do(f) }
+func (l *Lab) InDevice(f func() error) error  { return l.d.Do(f) }
 
 // StartAgent runs `path agent -listen CONTROL -token token` in the device's
 // namespace (path is a tcpconform binary) and waits until it listens. The
@@ -166,11 +162,15 @@ func (l *Lab) StartAgent(path, token string, extra ...string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("veth lab: start the agent: %w", err)
 	}
+	done := make(chan struct{})
 	l.mu.Lock()
-	l.agent = cmd
+	l.agent, l.agentDone = cmd, done
 	l.mu.Unlock()
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() {
+		exited <- cmd.Wait()
+		close(done)
+	}()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		if l.listening() {
 			return nil
@@ -209,23 +209,30 @@ func (l *Lab) listening() bool {
 func (l *Lab) Close() error {
 	l.once.Do(func() {
 		l.mu.Lock()
-		cmd := l.agent
+		cmd, done := l.agent, l.agentDone
 		l.mu.Unlock()
-		if cmd != nil && cmd.Process != nil {
+		if cmd != nil {
+			// The agent's process group: ip, which execs the agent, and
+			// anything the agent started.
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
 		}
-		for _, ns := range []string{l.Harness, l.Device} {
-			if _, err := os.Stat(filepath.Join("/run/netns", ns)); err == nil {
-				ip("netns", "del", ns)
+		for _, t := range []*posix.Thread{l.h, l.d} {
+			if t != nil {
+				t.Stop()
 			}
 		}
 	})
 	return nil
 }
 
-// Leftovers lists the namespaces of this process's labs that still exist
-// (for tests: none once every lab is closed).
-func Leftovers() []string {
-	m, _ := filepath.Glob(filepath.Join("/run/netns", "tcpconform-"+strconv.Itoa(os.Getpid())+"-r[hd]*"))
-	return m
+// Gone reports whether the lab's namespaces have lost their names (for
+// tests: they have once Close returned).
+func (l *Lab) Gone() bool {
+	for _, ns := range []string{l.Harness, l.Device} {
+		if _, err := os.Stat(filepath.Join(posix.NetnsDir, ns)); ns != "" && err == nil {
+			return false
+		}
+	}
+	return true
 }
