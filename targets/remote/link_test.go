@@ -16,7 +16,7 @@ import (
 
 // newLab gives a test a veth lab, closed (and checked gone) at its end; it
 // skips where namespaces cannot be made.
-func newLab(t *testing.T) *vethlab.Lab {
+func newLab(t testing.TB) *vethlab.Lab {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("a veth lab needs root (network namespaces)")
@@ -41,6 +41,9 @@ func newLab(t *testing.T) *vethlab.Lab {
 // wire carries it (no segment over the MTU, every checksum right).
 func TestLinkOverVeth(t *testing.T) {
 	lab := newLab(t)
+	if err := lab.AddressDevice(); err != nil {
+		t.Fatal(err)
+	}
 	ad := targets.DocumentationAddrs
 	var lns []net.Listener
 	err := lab.InDevice(func() error {

@@ -283,7 +283,7 @@ func connect(ctx context.Context, c *config) (*device, error) {
 		HelloTimeout: ConnectTimeout, CallTimeout: 10 * time.Second,
 		Barrier: link.Barrier,
 		Packets: func() (agent.PacketConn, error) { return link, nil },
-	}, conn, c.token)
+	}, conn, "token "+c.token)
 	if err != nil {
 		link.Close()
 		return nil, err

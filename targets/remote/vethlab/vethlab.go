@@ -77,7 +77,6 @@ func Up() (*Lab, error) {
 }
 
 func (l *Lab) build() error {
-	a := targets.DocumentationAddrs
 	h, d := l.Harness, l.Device
 	steps := [][]string{
 		{"-n", h, "link", "set", "lo", "up"},
@@ -86,8 +85,6 @@ func (l *Lab) build() error {
 		// moved straight into the device's: never in the host's.
 		{"-n", h, "link", "add", HarnessIface, "type", "veth", "peer", "name", DeviceIface, "netns", d},
 		{"-n", h, "link", "add", harnessCtl, "type", "veth", "peer", "name", deviceCtl, "netns", d},
-		{"-n", d, "addr", "add", prefix(a.Local4, 24), "dev", DeviceIface},
-		{"-n", d, "addr", "add", prefix(a.Local6, 64), "dev", DeviceIface, "nodad"},
 		{"-n", d, "addr", "add", deviceCtlAddr.String(), "dev", deviceCtl},
 		{"-n", h, "addr", "add", harnessCtlAddr.String(), "dev", harnessCtl},
 	}
@@ -151,15 +148,38 @@ func (l *Lab) TargetOptions(token string) targets.Options {
 func (l *Lab) InHarness(f func() error) error { return l.h.Do(f) }
 func (l *Lab) InDevice(f func() error) error  { return l.d.Do(f) }
 
-// StartAgent runs `path agent -listen CONTROL -token token` in the device's
-// namespace (path is a tcpconform binary) and waits until it listens. The
-// agent dies with this process, and with Close.
-func (l *Lab) StartAgent(path, token string, extra ...string) error {
-	args := append([]string{"netns", "exec", l.Device, path, "agent", "-listen", Control.String(), "-token", token}, extra...)
-	cmd := exec.Command("ip", args...)
+// The device's test addresses, as the agent and the kernel take them.
+var (
+	device4 = prefix(targets.DocumentationAddrs.Local4, 24)
+	device6 = prefix(targets.DocumentationAddrs.Local6, 64)
+)
+
+// AddressDevice gives the device's test interface its addresses, for a
+// test of the link with the device namespace's own sockets; an agent
+// started by StartAgent puts them on a device of its own instead.
+func (l *Lab) AddressDevice() error {
+	if err := ip("-n", l.Device, "addr", "add", device4, "dev", DeviceIface); err != nil {
+		return err
+	}
+	return ip("-n", l.Device, "addr", "add", device6, "dev", DeviceIface, "nodad")
+}
+
+// StartAgent runs `path agent -listen CONTROL -token token -iface test-d
+// -ip4 ... -ip6 ... -sysctl` in the device's namespace (path is a
+// tcpconform binary), so that each case gets a fresh namespace of the
+// device's with the test addresses, and waits until the agent listens.
+// The agent dies with the lab's device thread, so with this process, and
+// with Close.
+func (l *Lab) StartAgent(path, token string) error {
+	args := []string{"agent", "-listen", Control.String(), "-token", token,
+		"-iface", DeviceIface, "-ip4", device4, "-ip6", device6, "-sysctl"}
+	cmd := exec.Command(path, args...)
+	// Pdeathsig fires when the thread that forked the child ends, not the
+	// process: forked on the device's thread, the child is in its
+	// namespace and lives exactly as long as the lab.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
+	if err := l.d.Do(cmd.Start); err != nil {
 		return fmt.Errorf("veth lab: start the agent: %w", err)
 	}
 	done := make(chan struct{})
@@ -212,8 +232,8 @@ func (l *Lab) Close() error {
 		cmd, done := l.agent, l.agentDone
 		l.mu.Unlock()
 		if cmd != nil {
-			// The agent's process group: ip, which execs the agent, and
-			// anything the agent started.
+			// The agent's process group: the agent and anything it
+			// started.
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-done
 		}
