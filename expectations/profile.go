@@ -91,6 +91,19 @@ var profiles = map[string]Profile{
 		Notes:    append(append([]string(nil), linuxNotes...), "the guest kernel is Linux 6.1 (Debian's user-mode-linux); it runs in real time, so cases that need virtual time are skipped"),
 		Known:    umlKnown,
 	},
+	// The remote target's device runs `tcpconform agent`, so it is Linux:
+	// the host kernel's profile, reached over an Ethernet link instead of
+	// a TUN device. A device running another kernel needs a profile of
+	// its own.
+	"remote": {
+		Target:   "remote",
+		TimeWait: 60 * time.Second, // TCP_TIMEWAIT_LEN
+		// As on the linux target: jiffies at HZ=250 (see there).
+		TimerGranularity: 4 * time.Millisecond,
+		Variants:         []string{"base", "rfc5961", "rfc6191", "MAY-1/SHLD-3", "MAY-2", "impl"},
+		Notes:            append(append([]string(nil), linuxNotes...), "the device is a Linux machine running tcpconform agent, reached through an Ethernet link that never offloads and a control connection"),
+		Known:            linuxKnown,
+	},
 	"netstack": {
 		Target:   "netstack",
 		TimeWait: 60 * time.Second,
