@@ -41,12 +41,21 @@ var (
 	_ targets.Sysctls  = (*Instance)(nil)
 )
 
-func (in *Instance) Link() targets.Link                 { return in.A.Link() }
-func (in *Instance) Sockets() targets.Sockets           { return Sockets{in.A} }
+func (in *Instance) Link() targets.Link { return in.A.Link() }
+
 func (in *Instance) Clock() targets.Clock               { return in.clock }
 func (in *Instance) Addrs() targets.Addrs               { return in.Adrs }
 func (in *Instance) Capabilities() targets.Capabilities { return in.Caps }
 func (in *Instance) Close() error                       { return in.A.Close() }
+
+// Sockets implements targets.Instance: FlaggedSockets when the agent
+// announced "flags".
+func (in *Instance) Sockets() targets.Sockets {
+	if in.A.Hello().Has("flags") {
+		return FlaggedSockets{Sockets{in.A}}
+	}
+	return Sockets{in.A}
+}
 
 // State implements targets.Instance with the agent's "state" request. A
 // connection the agent no longer knows reads as CLOSED once it was seen.

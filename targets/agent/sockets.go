@@ -120,7 +120,11 @@ func (s Sockets) Connect(ctx context.Context, fd int, addr netip.AddrPort) error
 
 // Read implements targets.Sockets.
 func (s Sockets) Read(ctx context.Context, fd int, n int) ([]byte, error) {
-	f, err := s.A.CallBlocking(ctx, "recv", itoa(fd), itoa(n))
+	return received(s.A.CallBlocking(ctx, "recv", itoa(fd), itoa(n)))
+}
+
+// received reads the reply of recv or recvfrom: LEN [HEX].
+func received(f []string, err error) ([]byte, error) {
 	if err != nil {
 		return nil, errno(err)
 	}

@@ -107,7 +107,12 @@ func (l *Link) ReadPacket(b []byte) (int, error) {
 			continue
 		}
 		dst, src, payload := net.HardwareAddr(f[0:6]), net.HardwareAddr(f[6:12]), f[header:]
-		toUs := string(dst) == string(l.cfg.MAC)
+		// The harness takes what is sent to its MAC address, and what the
+		// stack sends to a group address (broadcast, multicast: IEEE
+		// 802, bit 0 of the first octet), as any station on the segment
+		// would hear it: a segment the stack sends there is one the
+		// cases must see.
+		toUs := string(dst) == string(l.cfg.MAC) || dst[0]&1 != 0 && string(src) == string(l.StackMAC())
 		switch uint16(f[12])<<8 | uint16(f[13]) {
 		case typeARP:
 			l.arp(dst, payload)
@@ -115,6 +120,7 @@ func (l *Link) ReadPacket(b []byte) (int, error) {
 			if !toUs || len(payload) < 20 {
 				continue
 			}
+			payload = trim(payload, int(payload[2])<<8|int(payload[3]))
 			l.learnFrom(src, payload)
 			if l.echoReply(payload) {
 				continue
@@ -124,10 +130,23 @@ func (l *Link) ReadPacket(b []byte) (int, error) {
 			if l.ndp(src, payload) || !toUs || len(payload) < 40 {
 				continue
 			}
+			if plen := int(payload[4])<<8 | int(payload[5]); plen > 0 { // 0: a jumbogram (RFC 2675)
+				payload = trim(payload, 40+plen)
+			}
 			l.learnFrom(src, payload)
 			return copy(b, payload), nil
 		}
 	}
+}
+
+// trim cuts a datagram to its IP length: a frame shorter than Ethernet's
+// 60 bytes is padded (IEEE 802.3 clause 3.2.8), and the padding is no part
+// of it.
+func trim(p []byte, n int) []byte {
+	if n >= 20 && n < len(p) {
+		return p[:n]
+	}
+	return p
 }
 
 // WritePacket sends one IP datagram to the stack in an Ethernet frame.

@@ -194,3 +194,32 @@ func TestResolveAndWrite(t *testing.T) {
 		t.Errorf("frame %x, want %v <- %v, IPv4, the packet", f, stackMAC, usMAC)
 	}
 }
+
+// A datagram the stack sends to the broadcast address reaches the harness,
+// as it reaches every station on the segment; another station's does not.
+func TestBroadcastFromStack(t *testing.T) {
+	_, p, got := newLink(t)
+	p.in <- arpRequest(t, own4) // learn the stack's MAC
+	<-p.out
+	tcp := func(src net.HardwareAddr) []byte {
+		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: stack4.AsSlice(), DstIP: net.IPv4(192, 0, 2, 255)}
+		seg := &layers.TCP{SrcPort: 80, DstPort: 40000, SYN: true, ACK: true}
+		seg.SetNetworkLayerForChecksum(ip)
+		return frame(t, &layers.Ethernet{SrcMAC: src, DstMAC: broadcast, EthernetType: layers.EthernetTypeIPv4}, ip, seg)
+	}
+	p.in <- tcp(net.HardwareAddr{0x02, 0, 0, 0, 0, 0x09})
+	p.in <- tcp(stackMAC)
+	select {
+	case b := <-got:
+		if len(b) != 40 || b[19] != 255 {
+			t.Errorf("passed on %x, want the stack's datagram to 192.0.2.255", b)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("the stack's broadcast was not passed on")
+	}
+	select {
+	case b := <-got:
+		t.Errorf("also passed on %x", b)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
