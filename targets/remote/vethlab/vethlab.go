@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -233,9 +234,16 @@ func (l *Lab) Close() error {
 		l.mu.Unlock()
 		if cmd != nil {
 			// The agent's process group: the agent and anything it
-			// started.
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
+			// started. It ends its own namespaces when asked to stop;
+			// those of an agent that had to be killed are reaped.
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(2 * time.Second):
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				<-done
+			}
+			posix.ReapLeftovers()
 		}
 		for _, t := range []*posix.Thread{l.h, l.d} {
 			if t != nil {
@@ -246,11 +254,20 @@ func (l *Lab) Close() error {
 	return nil
 }
 
-// Gone reports whether the lab's namespaces have lost their names (for
-// tests: they have once Close returned).
+// Gone reports whether the lab's namespaces, and those its agent made for
+// its cases, have lost their names (for tests: they have once Close
+// returned).
 func (l *Lab) Gone() bool {
-	for _, ns := range []string{l.Harness, l.Device} {
-		if _, err := os.Stat(filepath.Join(posix.NetnsDir, ns)); ns != "" && err == nil {
+	names := []string{l.Harness, l.Device}
+	l.mu.Lock()
+	if l.agent != nil {
+		// The agent's are named by its process id (posix.NewThread).
+		m, _ := filepath.Glob(filepath.Join(posix.NetnsDir, posix.NetnsPrefix+strconv.Itoa(l.agent.Process.Pid)+"-*"))
+		names = append(names, m...)
+	}
+	l.mu.Unlock()
+	for _, ns := range names {
+		if _, err := os.Stat(filepath.Join(posix.NetnsDir, filepath.Base(ns))); ns != "" && err == nil {
 			return false
 		}
 	}
