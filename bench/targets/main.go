@@ -4,6 +4,11 @@
 //
 //	go run ./bench/targets [-targets netstack,linux,lwip,uml] [-run REGEXP] [-rounds 3] [-O target.option=value]
 //
+// A remote device made by cmd/vethlab compares with the linux target as
+//
+//	go run ./cmd/vethlab -tcpconform /tmp/tcpconform -- sh -c \
+//	    'go run ./bench/targets -targets linux,remote -O remote.iface=test-h -O remote.device=198.51.100.1:7000'
+//
 // Each target runs the selected built-in cases (specs and scripts) one at a
 // time, -rounds times, after one warm-up case (a virtual machine's boot,
 // a first build, is not a case's cost). It prints, per target, the cases
@@ -30,6 +35,7 @@ import (
 	_ "github.com/tcpconform/tcpconform/targets/linux"
 	_ "github.com/tcpconform/tcpconform/targets/lwip"
 	_ "github.com/tcpconform/tcpconform/targets/netstack"
+	_ "github.com/tcpconform/tcpconform/targets/remote"
 	_ "github.com/tcpconform/tcpconform/targets/uml"
 )
 
