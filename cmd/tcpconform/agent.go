@@ -15,12 +15,14 @@ import (
 	"github.com/tcpconform/tcpconform/internal/kernelagent"
 	"github.com/tcpconform/tcpconform/internal/posix"
 	"github.com/tcpconform/tcpconform/targets"
+	"github.com/tcpconform/tcpconform/targets/uml/guestinit"
 )
 
 // cmdAgent serves the agent protocol (docs/agent-protocol.md) with the
 // kernel's sockets of the network namespace it runs in: on stdin and
 // stdout, a serial line, or TCP. Packets travel on a real interface, not
-// through the agent; it configures no interface.
+// through the agent; it configures no interface but its test interface
+// (-iface), on which it gives each case a fresh network namespace.
 func cmdAgent(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -29,21 +31,33 @@ func cmdAgent(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	serial := fs.String("serial", "", "serve on this serial line (`device`) instead of stdin and stdout")
 	allowShell := fs.Bool("allow-shell", false, "run the shell commands of scripts (\"shell\" requests) in the agent's namespace")
 	sysctls := fs.Bool("sysctl", false, "let the harness change sysctls (put back at every reset and at exit)")
+	iface := fs.String("iface", "", "give each case a new network namespace holding a macvlan on this test `interface` (its MAC address, the -ip4 and -ip6 addresses); no other interface is touched")
+	ip4 := fs.String("ip4", "", "with -iface, the stack's IPv4 address on it, `ADDR/LEN`")
+	ip6 := fs.String("ip6", "", "with -iface, the stack's IPv6 address on it, `ADDR/LEN`")
 	if err := fs.Parse(args); err != nil {
 		return exitError
 	}
-	if fs.NArg() != 0 || *listen != "" && *serial != "" {
-		fmt.Fprintln(stderr, "usage: tcpconform agent [-listen IP:PORT [-token SECRET] | -serial DEVICE] [-allow-shell] [-sysctl]")
+	if fs.NArg() != 0 || *listen != "" && *serial != "" || *iface == "" && (*ip4 != "" || *ip6 != "") {
+		fmt.Fprintln(stderr, "usage: tcpconform agent [-listen IP:PORT [-token SECRET] | -serial DEVICE] [-iface NAME [-ip4 ADDR/LEN] [-ip6 ADDR/LEN]] [-allow-shell] [-sysctl]")
 		return exitError
 	}
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "tcpconform agent: "+format+"\n", a...) }
-	kb := kernelagent.New(kernelagent.Config{Stack: posix.New(posix.Here()), Sysctls: *sysctls})
+	cfg := kernelagent.Config{Stack: posix.New(posix.Here()), Sysctls: *sysctls}
+	opts := hereOptions()
+	if *iface != "" {
+		var err error
+		cfg.Stack, cfg.Renew, opts.IPv4, opts.IPv6, err = guestinit.FreshNamespaces(*iface, *ip4, *ip6)
+		if err != nil {
+			logf("-iface %s: %v", *iface, err)
+			return exitError
+		}
+	}
+	kb := kernelagent.New(cfg)
 	defer kb.Release()
 	var b targets.Sockets = kb
 	if *allowShell {
 		b = kernelagent.WithShell{Backend: kb}
 	}
-	opts := hereOptions()
 	opts.Log = stderr
 	serve := func(c kernelagent.Conn) error {
 		err := agentsdk.Serve(c.Reader, c.Writer, b, opts)

@@ -130,6 +130,9 @@ type params struct {
 	ctl      string
 	nic      string
 	peer     string // IP,MAC
+	// device: the agent runs on a machine of its own (a remote device),
+	// whose settings other than the NIC's are not the agent's to change.
+	device bool
 }
 
 // parseParams reads the tcpconform.* words of a kernel command line; it

@@ -77,11 +77,19 @@ func newNetns(p params) (*netns, error) {
 	if len(nic) >= 16 {
 		return nil, fmt.Errorf("interface name %q too long", nic)
 	}
-	quietIPv6("all", "default", nic)
-	// New namespaces take those IPv6 settings rather than the kernel's
-	// defaults (which IPv4 does anyway), saving a handful of sysctl writes
-	// per namespace. A global knob, of the first namespace.
-	inherit := setKnob("net/core/devconf_inherit_init_net", "1")
+	inherit := false
+	if p.device {
+		// An agent on a machine of its own touches its test interface
+		// only: every new namespace quiets its own IPv6 defaults.
+		quietIPv6(nic)
+	} else {
+		quietIPv6("all", "default", nic)
+		// New namespaces take those IPv6 settings rather than the
+		// kernel's defaults (which IPv4 does anyway), saving a handful of
+		// sysctl writes per namespace. A global knob, of the first
+		// namespace.
+		inherit = setKnob("net/core/devconf_inherit_init_net", "1")
+	}
 	// The NIC carries no IPv6 of its own; its link-local address would be
 	// the stack's.
 	setKnob("net/ipv6/conf/"+nic+"/disable_ipv6", "1")
