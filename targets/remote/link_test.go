@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -20,6 +21,9 @@ func newLab(t testing.TB) *vethlab.Lab {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("a veth lab needs root (network namespaces)")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("a veth lab needs iproute2's ip command")
 	}
 	lab, err := vethlab.Up()
 	if err != nil {
