@@ -88,6 +88,23 @@ func labTarget(t testing.TB) targets.Target {
 	return tgt
 }
 
+// A harness with the wrong token gets no stack: the instance fails to
+// start, saying what the agent said.
+func TestWrongToken(t *testing.T) {
+	tgt := labTarget(t)
+	opts := tgt.(Target).cfg
+	bad := *opts
+	bad.token = "not-the-token"
+	in, err := Target{cfg: &bad}.New(context.Background(), targets.Config{})
+	if err == nil {
+		in.Close()
+		t.Fatal("an instance with the wrong token")
+	}
+	if !strings.Contains(err.Error(), "bad token") {
+		t.Errorf("error %q, want the agent's bad token", err)
+	}
+}
+
 func TestSynGetsSynAck(t *testing.T) {
 	tgt := labTarget(t)
 	agenttest.SynGetsSynAck(t, func(t *testing.T) targets.Instance {
