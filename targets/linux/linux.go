@@ -89,28 +89,6 @@ func missingCaps() string {
 	return "CAP_SYS_ADMIN and CAP_NET_ADMIN (no CapEff line)"
 }
 
-// pinned are the TCP sysctls every namespace starts with, so that results do
-// not depend on the host or on kernel build defaults. Values are Linux's
-// documented defaults (Documentation/networking/ip-sysctl.rst).
-var pinned = [][2]string{
-	{"net/ipv4/tcp_timestamps", "1"},
-	{"net/ipv4/tcp_sack", "1"},
-	{"net/ipv4/tcp_dsack", "1"},
-	{"net/ipv4/tcp_window_scaling", "1"},
-	{"net/ipv4/tcp_ecn", "2"},
-	{"net/ipv4/tcp_syncookies", "1"},
-	{"net/ipv4/tcp_syn_retries", "6"},
-	{"net/ipv4/tcp_synack_retries", "5"},
-	{"net/ipv4/tcp_fin_timeout", "60"},
-	{"net/ipv4/tcp_retries2", "15"},
-	{"net/ipv4/tcp_rmem", "4096 131072 6291456"},
-	{"net/ipv4/tcp_wmem", "4096 16384 4194304"},
-	{"net/ipv4/tcp_slow_start_after_idle", "1"},
-	{"net/ipv4/tcp_no_metrics_save", "0"},
-	{"net/ipv4/tcp_early_retrans", "3"},
-	{"net/ipv4/tcp_recovery", "1"},
-}
-
 // instance is one namespace: its thread, its TUN link, and its sockets
 // (posix.Stack, which also reads states and TCP_INFO).
 type instance struct {
@@ -140,19 +118,8 @@ func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, er
 	in := &instance{ex: ex, Stack: posix.New(ex)}
 	var tun, sniffer *os.File
 	err = ex.Do(func() error {
-		for _, kv := range pinned {
-			if err := writeProcSys(kv[0], kv[1]); err != nil {
-				return err
-			}
-		}
-		// Linux's default congestion control, where the host allows the
-		// namespace to choose it; otherwise Reno (RFC 5681), which every
-		// kernel allows, rather than whatever the host runs: results must
-		// not depend on the host, and a pacing algorithm such as bbr moves
-		// every segment's departure time. Scripts that need cubic say so in
-		// their failures.
-		if writeProcSys("net/ipv4/tcp_congestion_control", "cubic") != nil {
-			writeProcSys("net/ipv4/tcp_congestion_control", "reno")
+		if err := posix.PinReferenceSysctls(); err != nil {
+			return err
 		}
 		if cfg.TimeWait != 0 {
 			return fmt.Errorf("%w: the kernel's TIME-WAIT lasts 60 s and cannot be changed", targets.ErrUnsupported)
@@ -219,7 +186,7 @@ func (in *instance) SetSysctl(name, value string) error {
 	if !strings.HasPrefix(name, "net.") || strings.ContainsAny(name, "/") || strings.Contains(name, "..") {
 		return fmt.Errorf("sysctl %s: %w: only net.* settings belong to the namespace", name, targets.ErrUnsupported)
 	}
-	err := in.ex.Do(func() error { return writeProcSys(strings.ReplaceAll(name, ".", "/"), value) })
+	err := in.ex.Do(func() error { return posix.WriteSysctl(strings.ReplaceAll(name, ".", "/"), value) })
 	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("sysctl %s: %w: this kernel has no such setting", name, targets.ErrUnsupported)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tcpconform/tcpconform/internal/posix"
 	"github.com/tcpconform/tcpconform/targets"
 	"github.com/tcpconform/tcpconform/wire"
 )
@@ -80,7 +81,7 @@ func setUp(cfg targets.Config) (*os.File, error) {
 		"net/ipv6/conf/" + tunName + "/accept_ra":            "0",
 		"net/ipv6/conf/" + tunName + "/addr_gen_mode":        "1",
 	} {
-		if err := writeProcSys(name, value); err != nil {
+		if err := posix.WriteSysctl(name, value); err != nil {
 			tun.Close()
 			return nil, err
 		}
@@ -131,15 +132,6 @@ func awaitAddr6(a netip.Addr) error {
 		}
 		time.Sleep(200 * time.Microsecond)
 	}
-}
-
-// writeProcSys sets one sysctl of the calling thread's network namespace
-// (/proc/sys/net follows the thread, unlike /proc/net).
-func writeProcSys(name, value string) error {
-	if err := os.WriteFile("/proc/sys/"+name, []byte(value), 0); err != nil {
-		return fmt.Errorf("sysctl %s=%s: %w", name, value, err)
-	}
-	return nil
 }
 
 // ifreqOn opens a datagram socket of the family for interface ioctls on the
