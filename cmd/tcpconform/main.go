@@ -43,6 +43,7 @@ import (
 	"github.com/tcpconform/tcpconform/targets"
 	_ "github.com/tcpconform/tcpconform/targets/linux"
 	_ "github.com/tcpconform/tcpconform/targets/lwip"
+	_ "github.com/tcpconform/tcpconform/targets/seqs"
 	_ "github.com/tcpconform/tcpconform/targets/netstack"
 	"github.com/tcpconform/tcpconform/targets/uml"
 	"github.com/tcpconform/tcpconform/targets/uml/guestinit"
