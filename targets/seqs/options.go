@@ -45,8 +45,13 @@ func (s *Stack) GetsockoptInt(fd, level, name int) (int, error) {
 		case level == syscall.IPPROTO_TCP && name == syscall.TCP_NODELAY:
 			v = 1
 		case level == syscall.SOL_SOCKET && name == syscall.SO_ERROR:
-			if k := so.conn; so.soError == 0 && k != nil && k.gone && k.last == seqs.StateSynSent {
+			switch k := so.conn; {
+			case so.soError != 0 || k == nil || !k.gone:
+			case k.last == seqs.StateSynSent:
 				s.connected(so) // sets soError
+			case k.reset && !k.resetSeen:
+				k.resetSeen = true
+				so.soError = syscall.ECONNRESET
 			}
 			v, so.soError = int(so.soError), 0
 		default:
