@@ -2,7 +2,7 @@
 // one machine, so that the per-case cost of each target compares with the
 // others as a ratio:
 //
-//	go run ./bench/targets [-targets netstack,linux,lwip,uml] [-run REGEXP] [-rounds 3] [-O target.option=value]
+//	go run ./bench/targets [-targets netstack,linux,lwip,uml,seqs] [-run REGEXP] [-rounds 3] [-O target.option=value]
 //
 // A remote device made by cmd/vethlab compares with the linux target as
 //
@@ -36,6 +36,7 @@ import (
 	_ "github.com/tcpconform/tcpconform/targets/lwip"
 	_ "github.com/tcpconform/tcpconform/targets/netstack"
 	_ "github.com/tcpconform/tcpconform/targets/remote"
+	_ "github.com/tcpconform/tcpconform/targets/seqs"
 	_ "github.com/tcpconform/tcpconform/targets/uml"
 )
 
