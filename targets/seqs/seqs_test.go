@@ -201,8 +201,8 @@ func TestPeekedFields(t *testing.T) {
 	if len(cs) != 2 || len(used) != 2 {
 		t.Fatalf("listener holds %d connections, want 2", len(cs))
 	}
-	if f := txFree(cs[0]); f != defaultBuf {
-		t.Errorf("free send ring = %d, want %d", f, defaultBuf)
+	if f := txFree(cs[0]); f != defaultSndBuf {
+		t.Errorf("free send ring = %d, want %d", f, defaultSndBuf)
 	}
 	_ = connID(cs[0])
 }

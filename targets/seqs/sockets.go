@@ -30,10 +30,16 @@ type socket struct {
 }
 
 // Default buffer sizes: seqs' own default (2048) would advertise a window of
-// two segments; 16 KB is what a small device would give a socket.
+// two segments; 16 KB is what a small device would give a socket to
+// receive into. The send ring gets the most seqs allows, since a listener's
+// connections take their sizes when listen() makes them, before a script
+// can raise SO_SNDBUF on the listening socket. Both rings of a connection
+// together stay within 65535 octets: NewTCPConn adds the two sizes as
+// uint16, so a larger sum wraps around and it panics (tcpconn.go).
 const (
-	defaultBuf = 16384
-	maxBuf     = 65535 // seqs' ring sizes are uint16, and its windows unscaled
+	defaultRcvBuf = 16384
+	defaultSndBuf = maxBuf - defaultRcvBuf
+	maxBuf        = 65535 // seqs' ring sizes are uint16, and its windows unscaled
 )
 
 // spin is how long a blocking call sleeps between two looks at the stack.
@@ -52,6 +58,9 @@ func (s *Stack) get(fd int) (*socket, error) {
 	if s.closed {
 		return nil, errClosed
 	}
+	if s.broken != nil {
+		return nil, s.broken
+	}
 	so, ok := s.fds[fd]
 	if !ok {
 		return nil, syscall.EBADF
@@ -60,13 +69,14 @@ func (s *Stack) get(fd int) (*socket, error) {
 }
 
 // do runs f on the socket under mu and drains the stack after it.
-func (s *Stack) do(fd int, f func(so *socket) error) error {
+func (s *Stack) do(fd int, f func(so *socket) error) (err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	so, err := s.get(fd)
 	if err != nil {
 		return err
 	}
+	defer s.recoverPanic(&err)
 	err = f(so)
 	s.drain()
 	return err
@@ -116,7 +126,7 @@ func (s *Stack) Socket(domain, typ, proto int) (int, error) {
 	for s.fds[fd] != nil {
 		fd++
 	}
-	s.fds[fd] = &socket{nonblock: typ&syscall.SOCK_NONBLOCK != 0, rcvbuf: defaultBuf, sndbuf: defaultBuf}
+	s.fds[fd] = &socket{nonblock: typ&syscall.SOCK_NONBLOCK != 0, rcvbuf: defaultRcvBuf, sndbuf: defaultSndBuf}
 	return fd, nil
 }
 
@@ -272,7 +282,9 @@ func (s *Stack) Connect(ctx context.Context, fd int, addr netip.AddrPort) error 
 			}
 			so.port = p
 		}
-		c, err := stacks.NewTCPConn(s.ps, stacks.TCPConnConfig{TxBufSize: bufSize(so.sndbuf), RxBufSize: bufSize(so.rcvbuf)})
+		rx := bufSize(so.rcvbuf)
+		tx := min(bufSize(so.sndbuf), maxBuf-rx)
+		c, err := stacks.NewTCPConn(s.ps, stacks.TCPConnConfig{TxBufSize: tx, RxBufSize: rx})
 		if err != nil {
 			return false, toErrno(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -54,6 +55,8 @@ type Stack struct {
 	listened map[uint16]bool
 	rng      uint32
 	closed   bool
+	// broken says why the stack can no longer be used: seqs panicked.
+	broken error
 
 	qmu   sync.Mutex
 	queue []targets.Packet
@@ -104,11 +107,27 @@ func (s *Stack) poll() {
 		case <-t.C:
 		}
 		s.mu.Lock()
-		for _, p := range s.openPorts() {
-			s.ps.FlagPendingTCP(p)
-		}
-		s.drain()
+		var err error
+		func() {
+			defer s.recoverPanic(&err)
+			for _, p := range s.openPorts() {
+				s.ps.FlagPendingTCP(p)
+			}
+			s.drain()
+		}()
 		s.mu.Unlock()
+	}
+}
+
+// recoverPanic turns a panic of seqs into an error saying the target
+// failed, so that it fails the case at hand rather than the harness; the
+// stack is broken from then on. mu must be held.
+func (s *Stack) recoverPanic(err *error) {
+	if r := recover(); r != nil {
+		if s.broken == nil {
+			s.broken = fmt.Errorf("%w: seqs panicked: %v", targets.ErrTargetFailed, r)
+		}
+		*err = s.broken
 	}
 }
 
@@ -132,6 +151,9 @@ func (s *Stack) openPorts() []uint16 {
 // drain takes every frame the stack has to send, queues the IPv4 ones as
 // packets, and then notes the state of each connection. mu must be held.
 func (s *Stack) drain() {
+	if s.broken != nil {
+		return
+	}
 	for i := 0; i < maxDrain; i++ {
 		n, err := s.ps.HandleEth(s.frame)
 		if n == 0 {
@@ -164,7 +186,7 @@ var errClosed = errors.New("seqs target: closed")
 
 // Inject hands one IP datagram to the stack and drains what it answers.
 // seqs takes IPv4 only; anything else is dropped, as the wire would.
-func (s *Stack) Inject(pkt []byte) error {
+func (s *Stack) Inject(pkt []byte) (err error) {
 	if len(pkt) < 20 || pkt[0]>>4 != 4 || len(pkt)+eth.SizeEthernetHeader > frameMTU {
 		return nil
 	}
@@ -178,6 +200,10 @@ func (s *Stack) Inject(pkt []byte) error {
 	if s.closed {
 		return errClosed
 	}
+	if s.broken != nil {
+		return s.broken
+	}
+	defer s.recoverPanic(&err)
 	port, rst := rstTo(pkt)
 	// A segment seqs refuses (bad checksum, no socket) is dropped, as
 	// on the wire; the error says nothing the harness must act on.
