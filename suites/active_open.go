@@ -16,7 +16,7 @@ import (
 // <SEQ=ISS><CTL=SYN> and enters SYN-SENT (3.10.1); a SYN,ACK acknowledging
 // it is answered with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and the
 // connection is ESTABLISHED (3.10.7.3, fourth check).
-var _ = behaviour("active open: SYN-SENT to ESTABLISHED",
+var _ = behaviourWithID("active open: SYN-SENT to ESTABLISHED",
 	[]string{"T002", "T046", "rfc9293:3.10.1", "rfc9293:3.10.7.3", "state:CLOSED", "state:SYN-SENT"},
 	injector.Needs{State: true},
 	func(t *injector.T) {

@@ -14,7 +14,7 @@ import (
 // acknowledged and moves the connection to CLOSE-WAIT (3.10.7.4, eighth
 // check); the user's CLOSE sends FIN and enters LAST-ACK (3.10.4); the ACK
 // of that FIN deletes the connection (3.10.7.4, fifth check).
-var _ = behaviour("passive close: CLOSE-WAIT, LAST-ACK, CLOSED",
+var _ = behaviourWithID("passive close: CLOSE-WAIT, LAST-ACK, CLOSED",
 	[]string{"T094", "T014", "T022", "T086", "rfc9293:3.6", "rfc9293:3.10.4", "rfc9293:3.10.7.4",
 		"state:CLOSE-WAIT", "state:LAST-ACK"},
 	injector.Needs{State: true},

@@ -15,7 +15,7 @@ import (
 // Passive open, RFC 9293 section 3.5 Figure 6: LISTEN receives a SYN and
 // answers SYN,ACK (3.10.7.2, third check), entering SYN-RECEIVED; an ACK
 // of the SYN,ACK moves it to ESTABLISHED (3.10.7.4, fifth check).
-var _ = behaviour("passive open: LISTEN to SYN-RECEIVED to ESTABLISHED",
+var _ = behaviourWithID("passive open: LISTEN to SYN-RECEIVED to ESTABLISHED",
 	[]string{"T001", "T036", "T075", "rfc9293:3.10.7.2", "rfc9293:3.10.7.4", "state:LISTEN", "state:SYN-RECEIVED"},
 	injector.Needs{State: true, SynReceivedState: true},
 	func(t *injector.T) {
