@@ -142,6 +142,26 @@ var profiles = map[string]Profile{
 		},
 		Known: lwipKnown,
 	},
+	"seqs": {
+		Target: "seqs",
+		// seqs has no TIME-WAIT: a connection entering it is dropped at
+		// once (State.IsClosed counts it as closed).
+		TimeWait: 0,
+		// seqs has no timers: it looks at the wall clock when polled,
+		// and the target polls it every millisecond; under load the
+		// poll can come a tick late.
+		TimerGranularity: 2 * time.Millisecond,
+		Variants:         []string{"base", "rfc5961"},
+		Notes: []string{
+			"IPv4 only: seqs has no IPv6",
+			"no TIME-WAIT, no retransmission (a SYN is sent again every 3 s), no TCP options sent or read, no window scaling, no PSH",
+			"in-order segments only, and no ACK for a segment it does not take",
+			"on the peer's FIN the connection closes its side at once (CLOSE-WAIT to LAST-ACK without the application's CLOSE)",
+			"a closing connection with nothing sent for 3 s is dropped",
+			"no keep-alive, Nagle, delayed ACK, ECN or ICMP",
+		},
+		Known: seqsKnown,
+	},
 }
 
 // ProfileFor returns the profile of the named target, or Reference for a
