@@ -83,3 +83,18 @@ func (s State) Synchronized() bool { return s >= Established && s <= TimeWait }
 
 // GomegaString makes failure messages print the state's name, not its number.
 func (s State) GomegaString() string { return s.String() }
+
+// linuxNumbers are Linux's numbers for the states (include/net/tcp_states.h),
+// as TCP_INFO's tcpi_state reports them.
+var linuxNumbers = map[State]int64{
+	Established: 1, SynSent: 2, SynReceived: 3, FinWait1: 4,
+	FinWait2: 5, TimeWait: 6, Closed: 7, CloseWait: 8,
+	LastAck: 9, Listen: 10, Closing: 11,
+}
+
+// Linux returns Linux's number for s (TCP_ESTABLISHED is 1), as TCP_INFO's
+// tcpi_state gives it; ok is false for Unknown.
+func (s State) Linux() (n int64, ok bool) {
+	n, ok = linuxNumbers[s]
+	return n, ok
+}

@@ -5,16 +5,7 @@ import (
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
-
-	"github.com/tcpconform/tcpconform/state"
 )
-
-// linuxState numbers the states as Linux's TCP_INFO tcpi_state does.
-var linuxState = map[state.State]int64{
-	state.Established: 1, state.SynSent: 2, state.SynReceived: 3, state.FinWait1: 4,
-	state.FinWait2: 5, state.TimeWait: 6, state.Closed: 7, state.CloseWait: 8,
-	state.LastAck: 9, state.Listen: 10, state.Closing: 11,
-}
 
 // linuxCAState numbers congestion-control states as Linux's tcpi_ca_state
 // does (TCP_CA_Open 0, Disorder 1, CWR 2, Recovery 3, Loss 4).
@@ -42,7 +33,7 @@ func (in *instance) TCPInfo(fd int) (map[string]int64, error) {
 	}
 	// A state with no Linux number is left out, so an assert on it skips
 	// rather than reading 0 (TCP_CA_Open).
-	if v, ok := linuxState[mapState(tcp.EndpointState(info.State))]; ok {
+	if v, ok := mapState(tcp.EndpointState(info.State)).Linux(); ok {
 		out["tcpi_state"] = v
 	}
 	if v, ok := linuxCAState[info.CcState]; ok {

@@ -50,7 +50,10 @@ func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, er
 // instance is a targets.Instance on one Stack.
 type instance struct{ s *Stack }
 
-var _ targets.Instance = (*instance)(nil)
+var (
+	_ targets.Instance = (*instance)(nil)
+	_ targets.TCPInfo  = (*instance)(nil)
+)
 
 func (in *instance) Link() targets.Link       { return in.s }
 func (in *instance) Sockets() targets.Sockets { return in.s }
@@ -60,6 +63,9 @@ func (in *instance) Addrs() targets.Addrs {
 	return targets.Addrs{Local4: a.Local4, Peer4: a.Peer4}
 }
 func (in *instance) Close() error { return in.s.Stop() }
+
+// TCPInfo implements targets.TCPInfo: the state only.
+func (in *instance) TCPInfo(fd int) (map[string]int64, error) { return in.s.TCPInfo(fd) }
 
 // State implements targets.Instance from seqs' control blocks.
 func (in *instance) State(t targets.Tuple) (state.State, bool) { return in.s.State(t) }
