@@ -23,6 +23,8 @@ var seqsKnown = map[string]string{
 	"T021.FIN-WAIT-2":                      seqsFinWait1AnyACK,
 	"T023.TIME-WAIT":                       seqsFinWait1AnyACK,
 	"T028.TIME-WAIT":                       seqsFinWait1AnyACK,
+	"T029.FIN-WAIT-2":                      seqsFinWait1AnyACK,
+	"T029.TIME-WAIT":                       seqsFinWait1AnyACK,
 	"T050.TIME-WAIT":                       seqsFinWait1AnyACK,
 	"T050.TIME-WAIT#2":                     seqsFinWait1AnyACK,
 	"T051.FIN-WAIT-2":                      seqsFinWait1AnyACK,
@@ -59,6 +61,7 @@ var seqsKnown = map[string]string{
 	"T109.FIN-WAIT-2":                      seqsFinWait1AnyACK,
 	"suites/scripts/close-local-first.pkt": seqsFinWait1AnyACK,
 	"suites/scripts/data-after-fin-time-wait.pkt": seqsFinWait1AnyACK,
+	"suites/scripts/half-close-fin-wait.pkt":      seqsFinWait1AnyACK,
 	"suites/scripts/half-close.pkt":               seqsFinWait1AnyACK,
 	"suites/scripts/rst-time-wait.pkt":            seqsFinWait1AnyACK,
 	"T006.CLOSING":                                seqsClosingOnSend,
@@ -66,6 +69,7 @@ var seqsKnown = map[string]string{
 	"T015.CLOSING":                                seqsClosingOnSend,
 	"T023.CLOSING":                                seqsClosingOnSend,
 	"T028.CLOSING":                                seqsClosingOnSend,
+	"T029.CLOSING":                                seqsClosingOnSend,
 	"T050.CLOSING":                                seqsClosingOnSend,
 	"T050.CLOSING#2":                              seqsClosingOnSend,
 	"T051.CLOSING":                                seqsClosingOnSend,
@@ -85,6 +89,7 @@ var seqsKnown = map[string]string{
 	"T096.FIN-WAIT-1":                             seqsClosingOnSend,
 	"T098.CLOSING":                                seqsClosingOnSend,
 	"T104.CLOSING":                                seqsClosingOnSend,
+	"suites/scripts/simultaneous-close.pkt":       seqsClosingOnSend,
 	"T056.ESTABLISHED":                            seqsChallengeACKUnreachable,
 	"T056.FIN-WAIT-1":                             seqsChallengeACKUnreachable,
 	"T056.SYN-RECEIVED":                           seqsChallengeACKUnreachable,
@@ -98,9 +103,12 @@ var seqsKnown = map[string]string{
 	"T055.SYN-RECEIVED":                           seqsRSTToListen,
 	"T058.SYN-RECEIVED":                           seqsRSTToListen,
 	"T059.SYN-RECEIVED":                           seqsRSTToListen,
+	"suites/scripts/rst-syn-received-active.pkt":  seqsRSTToListen,
 	"suites/scripts/rst-syn-received-passive.pkt": seqsRSTToListen,
+	"suites/scripts/rst-syn-sent.pkt":             seqsRSTToListen,
 	"T019.SYN-RECEIVED":                           seqsFINWithoutACK,
 	"T018.SYN-SENT":                               seqsCloseSynSentState,
+	"suites/scripts/simultaneous-open-synack.pkt": seqsSynRcvdSynAck,
 	// Left out by design.
 	"MUST-34":                              seqsNoRetransmission,
 	"MUST-35":                              seqsNoRetransmission,
@@ -130,6 +138,8 @@ var seqsKnown = map[string]string{
 	"MUST-61":                              seqsNoPSH,
 	"suites/scripts/blocking-accept.pkt":   seqsNoPSH,
 	"suites/scripts/rst-exact-established.pkt": seqsNoPSH,
+	"suites/scripts/rst-out-of-window.pkt":     seqsNoPSH,
+	"suites/scripts/simultaneous-open.pkt":     seqsNoPSH,
 	"suites/scripts/data-out.pkt":              seqsNoWScale,
 	"MUST-2":                                   seqsInOrderOnly,
 	"MUST-45":                                  seqsInOrderOnly,
@@ -160,6 +170,8 @@ var seqsKnown = map[string]string{
 	"T023.LAST-ACK":                            seqsAutoClose,
 	"T027.CLOSE-WAIT":                          seqsAutoClose,
 	"T028.LAST-ACK":                            seqsAutoClose,
+	"T029.CLOSE-WAIT":                          seqsAutoClose,
+	"T029.LAST-ACK":                            seqsAutoClose,
 	"T050.CLOSE-WAIT":                          seqsAutoClose,
 	"T050.CLOSE-WAIT#2":                        seqsAutoClose,
 	"T050.LAST-ACK":                            seqsAutoClose,
@@ -204,13 +216,15 @@ var seqsKnown = map[string]string{
 	"T108.CLOSE-WAIT#4":                        seqsAutoClose,
 	"suites/passive_close.go":                  seqsAutoClose,
 	"suites/scripts/close-remote-first.pkt":    seqsAutoClose,
-	"T095.FIN-WAIT-1":                          seqsNoTimeWait,
-	"T017.LISTEN":                              seqsNoRSTClosed,
-	"T026.LISTEN":                              seqsNoRSTClosed,
-	"T031.CLOSED":                              seqsNoRSTClosed,
-	"T032.CLOSED":                              seqsNoRSTClosed,
-	"suites/closed_port_ack.go":                seqsNoRSTClosed,
-	"suites/closed_port_syn.go":                seqsNoRSTClosed,
+	"suites/scripts/data-after-fin-close-wait.pkt": seqsAutoClose,
+	"suites/scripts/half-close-close-wait.pkt":     seqsAutoClose,
+	"T095.FIN-WAIT-1":           seqsNoTimeWait,
+	"T017.LISTEN":               seqsNoRSTClosed,
+	"T026.LISTEN":               seqsNoRSTClosed,
+	"T031.CLOSED":               seqsNoRSTClosed,
+	"T032.CLOSED":               seqsNoRSTClosed,
+	"suites/closed_port_ack.go": seqsNoRSTClosed,
+	"suites/closed_port_syn.go": seqsNoRSTClosed,
 	"suites/scripts/rst-closed-port-forms.pkt": seqsNoRSTClosed,
 	"suites/scripts/rst-closed-port.pkt":       seqsNoRSTClosed,
 	"T034.LISTEN":                              seqsListenNoRST,
@@ -262,9 +276,10 @@ const (
 	seqsWindowUpdateDropped     = "a pure ACK that acknowledges nothing new is dropped as a duplicate before its window is taken (control.go validateIncomingSegment), so a window update that closes the window is ignored and data goes out into it"
 	seqsSynRcvdResetSnd         = "after answering an unacceptable ACK in SYN-RECEIVED with <SEQ=SEG.ACK><CTL=RST>, seqs resets SND.NXT to the ISS (control.go validateIncomingSegment calls resetSnd), so the right ACK of its SYN then looks like an ACK of unsent data and is reset too: the handshake can no longer complete"
 	seqsSynSentSeqCheck         = "in SYN-SENT a segment without SYN is checked against RCV.NXT, which is 0 before the peer's SYN (ControlBlock.Open), so an unacceptable ACK is dropped as out of window instead of drawing <SEQ=SEG.ACK><CTL=RST>"
-	seqsRSTToListen             = "an acceptable RST in SYN-SENT or SYN-RECEIVED puts the control block in LISTEN (ControlBlock.handleRST): an active open that is refused is not closed (connect() never fails, the tuple reads LISTEN), and a reset passive child stays tied to its peer in LISTEN instead of being dropped"
+	seqsRSTToListen             = "an RST in SYN-SENT (with an acceptable ACK or with none) or an acceptable one in SYN-RECEIVED puts the control block in LISTEN (ControlBlock.handleRST): an active open that is refused is not closed (connect() never fails, the tuple reads LISTEN), and a reset passive child stays tied to its peer in LISTEN instead of being dropped"
 	seqsFINWithoutACK           = "close() in SYN-RECEIVED sends a FIN without the ACK bit: ControlBlock.PendingSegment adds ACK only in ESTABLISHED"
 	seqsCloseSynSentState       = "close() in SYN-SENT deletes the control block, but TCPConn.State reports FIN-WAIT-1 (it counts a closing socket whose control block is not in a closing state as FIN-WAIT-1, and CLOSED is not one), and the connection lingers until the 3 s idle abort"
+	seqsSynRcvdSynAck           = "in SYN-RECEIVED after a simultaneous open, the peer's SYN,ACK (its SYN again, SEG.SEQ = IRS) is taken as new: the sequence checks skip any SYN (control.go validateIncomingSegment) and Recv advances RCV.NXT past it, so the peer's data at IRS+1 is then out of order and never taken"
 	seqsNoRetransmission        = "no retransmission: TCPConn.send takes data out of the send ring as it first sends it, and a SYN,ACK or FIN is sent once; only a SYN is sent again, every 3 s (TCPConn.mustSendSyn). A closing connection with nothing sent for 3 s is dropped (TCPConn.stateCheck)"
 	seqsSYNEvery3s              = "a SYN is sent again every 3 s (TCPConn.mustSendSyn), not after RFC 6298's initial RTO of 1 s"
 	seqsNoOptions               = "seqs sends no TCP options: every segment has a 20-octet header (TCPPacket.CalculateHeaders), so the SYN and SYN,ACK carry no MSS option"
