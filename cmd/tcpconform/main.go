@@ -43,8 +43,8 @@ import (
 	"github.com/tcpconform/tcpconform/targets"
 	_ "github.com/tcpconform/tcpconform/targets/linux"
 	_ "github.com/tcpconform/tcpconform/targets/lwip"
-	_ "github.com/tcpconform/tcpconform/targets/seqs"
 	_ "github.com/tcpconform/tcpconform/targets/netstack"
+	_ "github.com/tcpconform/tcpconform/targets/seqs"
 	"github.com/tcpconform/tcpconform/targets/uml"
 	"github.com/tcpconform/tcpconform/targets/uml/guestinit"
 )
