@@ -416,7 +416,9 @@ func (s *Stack) Shutdown(fd int, how int) error {
 // Close implements targets.Sockets. A connection is closed with
 // TCPConn.Close (a FIN after the data), or aborted with PortStack.CloseTCP
 // under SO_LINGER {1, 0}; a listener with PortStack.CloseTCP, since
-// TCPListener.Close refuses to close an open listener.
+// TCPListener.Close refuses to close an open listener. seqs serves the
+// connections a listener accepted through the listener's port, so they go
+// with it.
 func (s *Stack) Close(fd int) error {
 	return s.do(fd, func(so *socket) error {
 		delete(s.fds, fd)
