@@ -209,3 +209,21 @@ func TestPeekedFields(t *testing.T) {
 
 // BenchmarkCase is the cost of one case on a fresh instance.
 func BenchmarkCase(b *testing.B) { agenttest.BenchmarkScript(b, Target{}, "passive-open.pkt") }
+
+// The target is the Stack served through agentsdk: the agent's hello
+// announces what the Stack implements.
+func TestServedThroughTheSDK(t *testing.T) {
+	in := newInstance(t)
+	h := in.(instance).A.Hello()
+	if h.Stack != "seqs" {
+		t.Errorf("hello names stack %q, want seqs", h.Stack)
+	}
+	for _, f := range []string{"ipv4", "state", "settle", "tcpinfo"} {
+		if !h.Has(f) {
+			t.Errorf("hello %+v lacks %s", h, f)
+		}
+	}
+	if h.Has("ipv6") {
+		t.Errorf("hello %+v announces ipv6, which seqs has not", h)
+	}
+}
