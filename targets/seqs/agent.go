@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"syscall"
 
 	"github.com/tcpconform/tcpconform/agentsdk"
 	"github.com/tcpconform/tcpconform/targets"
@@ -38,9 +39,20 @@ func serveAgent(seedArg string) int {
 		fmt.Fprintf(os.Stderr, "seqs agent: bad seed %q\n", seedArg)
 		return 2
 	}
+	// Reads go through Go's poller, on non-blocking descriptors: a
+	// blocking read holds one of the runtime's Ps while it waits, and with
+	// two of them (a 2-core machine) both readers would hold both, so the
+	// goroutine that sends the stack's answer waited for sysmon to take
+	// one back, up to 20 ms.
+	for _, fd := range []int{0, 3} {
+		if err := syscall.SetNonblock(fd, true); err != nil {
+			fmt.Fprintf(os.Stderr, "seqs agent: fd %d: %v\n", fd, err)
+			return 1
+		}
+	}
 	s := NewStack(seed)
 	defer s.Stop()
-	err = agentsdk.Serve(os.Stdin, os.Stdout, s, agentsdk.Options{
+	err = agentsdk.Serve(os.NewFile(0, "stdin"), os.Stdout, s, agentsdk.Options{
 		Stack: "seqs", Version: seqsVersion(), IPv4: true,
 		Packets: os.NewFile(3, "packets"), Log: os.Stderr,
 	})
