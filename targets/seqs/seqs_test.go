@@ -36,7 +36,8 @@ type tester struct {
 	in targets.Instance
 }
 
-// send injects a segment from the peer to the stack's port 8080.
+// send injects a segment from the peer to the stack's port 8080 and
+// settles.
 func (x tester) send(seqn, ack uint32, flags wire.Flags, payload []byte) {
 	x.t.Helper()
 	b, err := wire.Encode(wire.Segment{
@@ -50,6 +51,9 @@ func (x tester) send(seqn, ack uint32, flags wire.Flags, payload []byte) {
 	if err := x.in.Link().Inject(b); err != nil {
 		x.t.Fatal(err)
 	}
+	// Packets and calls travel apart to the agent; the harness settles
+	// after each packet, so that a call sees its effect.
+	x.in.Clock().Settle()
 }
 
 // next returns the next segment the stack sends, failing after a second.
@@ -178,6 +182,7 @@ func TestActiveOpen(t *testing.T) {
 	if err := in.Link().Inject(b); err != nil {
 		t.Fatal(err)
 	}
+	in.Clock().Settle()
 	if err := <-done; err != nil {
 		t.Fatalf("connect = %v", err)
 	}
