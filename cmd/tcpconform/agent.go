@@ -77,7 +77,10 @@ func cmdAgent(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			f.Close()
 		}
 	default:
-		err = serve(kernelagent.Conn{Reader: os.Stdin, Writer: stdout})
+		var in *os.File
+		if in, err = agentsdk.Pollable(0, "stdin"); err == nil {
+			err = serve(kernelagent.Conn{Reader: in, Writer: stdout})
+		}
 	}
 	if err != nil {
 		logf("%v", err)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
-	"syscall"
 
 	"github.com/tcpconform/tcpconform/agentsdk"
 	"github.com/tcpconform/tcpconform/targets"
@@ -44,17 +43,20 @@ func serveAgent(seedArg string) int {
 	// two of them (a 2-core machine) both readers would hold both, so the
 	// goroutine that sends the stack's answer waited for sysmon to take
 	// one back, up to 20 ms.
-	for _, fd := range []int{0, 3} {
-		if err := syscall.SetNonblock(fd, true); err != nil {
-			fmt.Fprintf(os.Stderr, "seqs agent: fd %d: %v\n", fd, err)
-			return 1
-		}
+	in, err := agentsdk.Pollable(0, "stdin")
+	var packets *os.File
+	if err == nil {
+		packets, err = agentsdk.Pollable(3, "packets")
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "seqs agent: %v\n", err)
+		return 1
 	}
 	s := NewStack(seed)
 	defer s.Stop()
-	err = agentsdk.Serve(os.NewFile(0, "stdin"), os.Stdout, s, agentsdk.Options{
+	err = agentsdk.Serve(in, os.Stdout, s, agentsdk.Options{
 		Stack: "seqs", Version: seqsVersion(), IPv4: true,
-		Packets: os.NewFile(3, "packets"), Log: os.Stderr,
+		Packets: packets, Log: os.Stderr,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "seqs agent: %v\n", err)
