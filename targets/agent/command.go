@@ -1,0 +1,159 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/tcpconform/tcpconform/targets"
+)
+
+// Command is an agent given by its command line: a program and arguments in
+// which placeholders stand for what the harness decides, so that the same
+// program can be started for every case (see Expand for the placeholders).
+// The lwIP target and the agent target of the command line both start
+// their agents through it.
+type Command struct {
+	// Name labels errors and skips ("lwip", "agent").
+	Name string
+	// Argv is the program and its arguments, placeholders unexpanded.
+	Argv []string
+	// Net is the addresses the stack is given.
+	Net Net
+}
+
+// Net is the addresses of an agent's stack, with the prefix lengths of its
+// networks.
+type Net struct {
+	targets.Addrs
+	Prefix4, Prefix6 int
+}
+
+// DocumentationNet is targets.DocumentationAddrs on a /24 and a /64.
+var DocumentationNet = Net{Addrs: targets.DocumentationAddrs, Prefix4: 24, Prefix6: 64}
+
+// placeholder matches what looks like a placeholder: a word in braces.
+var placeholder = regexp.MustCompile(`\{[a-z0-9]+\}`)
+
+// Expand returns argv with each placeholder replaced:
+//
+//	{addr4} {prefix4} {peer4}  the stack's IPv4 address, its prefix length, the peer's address
+//	{addr6} {prefix6} {peer6}  the same for IPv6
+//	{seed}                     the seed of the run (-seed), below 2^32, never 0
+//
+// A word in braces that is none of these is an error, so that a misspelt
+// placeholder does not reach the agent as text.
+func (n Net) Expand(argv []string, seed uint64) ([]string, error) {
+	if seed == 0 {
+		seed = 1
+	}
+	values := map[string]string{
+		"{addr4}":   n.Local4.String(),
+		"{prefix4}": strconv.Itoa(n.Prefix4),
+		"{peer4}":   n.Peer4.String(),
+		"{addr6}":   n.Local6.String(),
+		"{prefix6}": strconv.Itoa(n.Prefix6),
+		"{peer6}":   n.Peer6.String(),
+		"{seed}":    strconv.FormatUint(seed&0xffffffff, 10),
+	}
+	out := make([]string, len(argv))
+	var bad error
+	for i, a := range argv {
+		out[i] = placeholder.ReplaceAllStringFunc(a, func(p string) string {
+			v, ok := values[p]
+			if !ok && bad == nil {
+				bad = fmt.Errorf("unknown placeholder %s in %q (known: {addr4} {prefix4} {peer4} {addr6} {prefix6} {peer6} {seed})", p, a)
+			}
+			return v
+		})
+	}
+	return out, bad
+}
+
+// Parse reads the addresses of one family given as "ADDR/LEN,PEER"
+// (192.0.2.1/24,192.0.2.2) into n: the stack's address and prefix length,
+// then the peer's address, which must lie in that prefix.
+func (n *Net) Parse(family int, s string) error {
+	local, peer, ok := strings.Cut(s, ",")
+	if !ok {
+		return fmt.Errorf("%q: want ADDR/LEN,PEER (the stack's address and prefix length, the peer's address)", s)
+	}
+	pfx, err := netip.ParsePrefix(strings.TrimSpace(local))
+	if err != nil {
+		return fmt.Errorf("%q: %v", s, err)
+	}
+	p, err := netip.ParseAddr(strings.TrimSpace(peer))
+	if err != nil {
+		return fmt.Errorf("%q: %v", s, err)
+	}
+	a := pfx.Addr()
+	switch {
+	case family == 4 && (!a.Is4() || !p.Is4()):
+		return fmt.Errorf("%q: not IPv4 addresses", s)
+	case family == 6 && (!a.Is6() || a.Is4In6() || !p.Is6() || p.Is4In6()):
+		return fmt.Errorf("%q: not IPv6 addresses", s)
+	case a == p:
+		return fmt.Errorf("%q: the stack and the peer need addresses of their own", s)
+	case !pfx.Contains(p):
+		return fmt.Errorf("%q: the peer %v is not in %v, so the stack could not reach it directly", s, p, pfx.Masked())
+	}
+	if family == 4 {
+		n.Local4, n.Peer4, n.Prefix4 = a, p, pfx.Bits()
+	} else {
+		n.Local6, n.Peer6, n.Prefix6 = a, p, pfx.Bits()
+	}
+	return nil
+}
+
+// New starts one agent for an instance. Its capabilities are what its
+// hello announces: "ipv4", "ipv6", "state", and "syn-received" for states
+// of passive connections before accept. The link's MTU is fixed and
+// TIME-WAIT cannot be set through the protocol, so configurations asking
+// for either are refused with targets.ErrUnsupported.
+func (c Command) New(ctx context.Context, cfg targets.Config) (targets.Instance, error) {
+	if err := cfg.LinkUnsupported(c.Name, false); err != nil {
+		return nil, err
+	}
+	if cfg.TimeWait != 0 {
+		return nil, fmt.Errorf("%s target: %w: the agent protocol cannot set the TIME-WAIT duration", c.Name, targets.ErrUnsupported)
+	}
+	if len(c.Argv) == 0 {
+		return nil, errors.New(c.Name + " target: no agent command")
+	}
+	argv, err := c.Net.Expand(c.Argv, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	a, err := Start(ctx, Spec{Name: c.Name + " agent", Path: argv[0], Args: argv[1:]})
+	if err != nil {
+		return nil, err
+	}
+	h := a.Hello()
+	caps := targets.Capabilities{
+		IPv4:             h.Has("ipv4"),
+		IPv6:             h.Has("ipv6"),
+		State:            h.Has("state"),
+		SynReceivedState: h.Has("syn-received"),
+	}
+	return NewInstance(a, c.Net.Addrs, caps), nil
+}
+
+// String is the command line, its words quoted where SplitCommand needs
+// it, placeholders unexpanded: what -agent-cmd takes.
+func (c Command) String() string {
+	words := make([]string, len(c.Argv))
+	for i, w := range c.Argv {
+		words[i] = quoteWord(w)
+	}
+	return strings.Join(words, " ")
+}
+
+// Commander is a target whose instances are agents started from a
+// command line it can show ("tcpconform targets -v").
+type Commander interface {
+	Command() (Command, error)
+}
