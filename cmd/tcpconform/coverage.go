@@ -33,6 +33,11 @@ func cmdCoverage(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "tcpconform coverage: -target: %v\n", err)
 		return exitError
 	}
+	profile, err := loadProfile(tgt, opts)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError
+	}
 	cases := suites.Cases()
 	scripts, err := suites.BuiltinScriptCases(suites.ScriptOptions{})
 	if err != nil {
@@ -42,7 +47,7 @@ func cmdCoverage(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	cases = append(cases, scripts...)
 	verdicts := map[*injector.Case]injector.Outcome{}
 	errored := false
-	for r := range runAll(ctx, tgt, cases, injector.RunOptions{Seed: *seed}, max(*parallel, 1)) {
+	for r := range runAll(ctx, tgt, cases, injector.RunOptions{Seed: *seed, Profile: profile}, max(*parallel, 1)) {
 		verdicts[r.Case] = r.Outcome
 		errored = errored || r.Outcome == injector.Errored
 	}

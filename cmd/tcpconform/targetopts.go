@@ -1,8 +1,12 @@
 package main
 
 import (
+	"errors"
 	"flag"
+	"fmt"
+	"maps"
 
+	"github.com/tcpconform/tcpconform/expectations"
 	"github.com/tcpconform/tcpconform/targets"
 	"github.com/tcpconform/tcpconform/targets/remote"
 )
@@ -21,7 +25,15 @@ var targetOptionFlags = []struct{ name, usage string }{
 	{"harness-ip6", "remote target: the IPv6 address the harness claims on the test link (default 2001:db8::2)"},
 	{"mac", "remote target: the harness's MAC address on the test link (default " + remote.DefaultMAC.String() + ")"},
 	{"netns", "remote target: open the interface and the control connection inside this named network namespace (/run/netns/NAME)"},
+	{"agent-cmd", "-target agent: the agent's command line, 'PROG ARGS', split as a shell would but run without one; {addr4} {prefix4} {peer4} {addr6} {prefix6} {peer6} {seed} are filled in (docs/bring-your-own-stack.md)"},
+	{"addr4", "-target agent: the stack's IPv4 address with its prefix length, and the peer's: ADDR/LEN,PEER (default 192.0.2.1/24,192.0.2.2)"},
+	{"addr6", "-target agent: the same for IPv6 (default 2001:db8::1/64,2001:db8::2)"},
+	{profileOption, "a profile file (YAML: variants, known deviations with reasons, timer granularity, latency, TIME-WAIT) to judge the target by instead of its built-in profile (docs/bring-your-own-stack.md)"},
 }
+
+// profileOption names the profile file. It is the run's, not the target's:
+// any target takes it, and openTarget leaves it to loadProfile.
+const profileOption = "profile"
 
 // registerTargetOptions adds the target option flags to fs, collecting
 // their values into opts.
@@ -36,6 +48,8 @@ func registerTargetOptions(fs *flag.FlagSet, opts targets.Options) {
 
 // openTarget returns the named target set up with opts, ready to run here.
 func openTarget(name string, opts targets.Options) (targets.Target, error) {
+	opts = maps.Clone(opts)
+	delete(opts, profileOption)
 	t, err := targets.Open(name, opts)
 	if err != nil {
 		return nil, err
@@ -56,3 +70,22 @@ func (e *unavailableError) Error() string {
 	return "target " + e.name + " cannot run here: " + e.err.Error()
 }
 func (e *unavailableError) Unwrap() error { return e.err }
+
+// loadProfile returns the profile that the -profile file of opts gives
+// tgt, or nil, when there is none, for its built-in profile. The file's
+// mistakes come back as "file:line: message", others as "-profile: ...".
+func loadProfile(tgt targets.Target, opts targets.Options) (*expectations.Profile, error) {
+	path := opts[profileOption]
+	if path == "" {
+		return nil, nil
+	}
+	p, err := expectations.LoadProfile(path, tgt.Name())
+	var located *expectations.ProfileError
+	if err != nil && !errors.As(err, &located) {
+		err = fmt.Errorf("-%s: %w", profileOption, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
