@@ -110,8 +110,8 @@ func (n *Net) Parse(family int, s string) error {
 }
 
 // New starts one agent for an instance. Its capabilities are what its
-// hello announces: "ipv4", "ipv6", "state", and "syn-received" for states
-// of passive connections before accept. The link's MTU is fixed and
+// hello announces: "ipv4", "ipv6", "state", "syn-received" for states of
+// passive connections before accept, and "tcpinfo" (TCPInfoInstance). The link's MTU is fixed and
 // TIME-WAIT cannot be set through the protocol, so configurations asking
 // for either are refused with targets.ErrUnsupported.
 func (c Command) New(ctx context.Context, cfg targets.Config) (targets.Instance, error) {
@@ -139,7 +139,11 @@ func (c Command) New(ctx context.Context, cfg targets.Config) (targets.Instance,
 		State:            h.Has("state"),
 		SynReceivedState: h.Has("syn-received"),
 	}
-	return NewInstance(a, c.Net.Addrs, caps), nil
+	in := NewInstance(a, c.Net.Addrs, caps)
+	if h.Has("tcpinfo") {
+		return TCPInfoInstance{in}, nil
+	}
+	return in, nil
 }
 
 // String is the command line, its words quoted where SplitCommand needs
