@@ -26,8 +26,10 @@ var targetOptionFlags = []struct{ name, usage string }{
 	{"mac", "remote target: the harness's MAC address on the test link (default " + remote.DefaultMAC.String() + ")"},
 	{"netns", "remote target: open the interface and the control connection inside this named network namespace (/run/netns/NAME)"},
 	{"agent-cmd", "-target agent: the agent's command line, 'PROG ARGS', split as a shell would but run without one; {addr4} {prefix4} {peer4} {addr6} {prefix6} {peer6} {seed} are filled in (docs/bring-your-own-stack.md)"},
-	{"addr4", "-target agent: the stack's IPv4 address with its prefix length, and the peer's: ADDR/LEN,PEER (default 192.0.2.1/24,192.0.2.2)"},
-	{"addr6", "-target agent: the same for IPv6 (default 2001:db8::1/64,2001:db8::2)"},
+	{"device-ip4", "the IPv4 address of the stack under test, ADDR or ADDR/LEN (-target agent; default 192.0.2.1/24)"},
+	{"device-ip6", "the IPv6 address of the stack under test, ADDR or ADDR/LEN (-target agent; default 2001:db8::1/64)"},
+	{"harness-ip4", "the IPv4 address the harness's peer sends from (-target agent; default 192.0.2.2)"},
+	{"harness-ip6", "the IPv6 address the harness's peer sends from (-target agent; default 2001:db8::2)"},
 	{profileOption, "a profile file (YAML: variants, known deviations with reasons, timer granularity, latency, TIME-WAIT) to judge the target by instead of its built-in profile (docs/bring-your-own-stack.md)"},
 }
 

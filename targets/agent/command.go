@@ -74,37 +74,48 @@ func (n Net) Expand(argv []string, seed uint64) ([]string, error) {
 	return out, bad
 }
 
-// Parse reads the addresses of one family given as "ADDR/LEN,PEER"
-// (192.0.2.1/24,192.0.2.2) into n: the stack's address and prefix length,
-// then the peer's address, which must lie in that prefix.
-func (n *Net) Parse(family int, s string) error {
-	local, peer, ok := strings.Cut(s, ",")
-	if !ok {
-		return fmt.Errorf("%q: want ADDR/LEN,PEER (the stack's address and prefix length, the peer's address)", s)
+// Set sets the addresses of one family (4 or 6): the stack's, "ADDR" or
+// "ADDR/LEN" (the prefix length defaults to the one n has), and the
+// harness's peer's, which must lie in the stack's prefix. An empty string
+// keeps the address n has.
+func (n *Net) Set(family int, stack, peer string) error {
+	local, bits, rem := n.Local4, n.Prefix4, n.Peer4
+	if family == 6 {
+		local, bits, rem = n.Local6, n.Prefix6, n.Peer6
 	}
-	pfx, err := netip.ParsePrefix(strings.TrimSpace(local))
-	if err != nil {
-		return fmt.Errorf("%q: %v", s, err)
+	if stack != "" {
+		a, l, hasLen := strings.Cut(stack, "/")
+		var err error
+		if local, err = netip.ParseAddr(a); err != nil {
+			return fmt.Errorf("the stack's address %q: %v", stack, err)
+		}
+		if hasLen {
+			if bits, err = strconv.Atoi(l); err != nil || bits < 1 || bits > local.BitLen() {
+				return fmt.Errorf("the stack's address %q: bad prefix length", stack)
+			}
+		}
 	}
-	p, err := netip.ParseAddr(strings.TrimSpace(peer))
-	if err != nil {
-		return fmt.Errorf("%q: %v", s, err)
+	if peer != "" {
+		var err error
+		if rem, err = netip.ParseAddr(peer); err != nil {
+			return fmt.Errorf("the peer's address %q: %v", peer, err)
+		}
 	}
-	a := pfx.Addr()
+	pfx := netip.PrefixFrom(local, bits)
 	switch {
-	case family == 4 && (!a.Is4() || !p.Is4()):
-		return fmt.Errorf("%q: not IPv4 addresses", s)
-	case family == 6 && (!a.Is6() || a.Is4In6() || !p.Is6() || p.Is4In6()):
-		return fmt.Errorf("%q: not IPv6 addresses", s)
-	case a == p:
-		return fmt.Errorf("%q: the stack and the peer need addresses of their own", s)
-	case !pfx.Contains(p):
-		return fmt.Errorf("%q: the peer %v is not in %v, so the stack could not reach it directly", s, p, pfx.Masked())
+	case family == 4 && (!local.Is4() || !rem.Is4()):
+		return fmt.Errorf("%v and %v: not both IPv4 addresses", local, rem)
+	case family == 6 && (!local.Is6() || local.Is4In6() || !rem.Is6() || rem.Is4In6()):
+		return fmt.Errorf("%v and %v: not both IPv6 addresses", local, rem)
+	case local == rem:
+		return fmt.Errorf("%v: the stack and the peer need addresses of their own", local)
+	case !pfx.Contains(rem):
+		return fmt.Errorf("the peer %v is not in the stack's %v, so the stack could not reach it directly", rem, pfx.Masked())
 	}
 	if family == 4 {
-		n.Local4, n.Peer4, n.Prefix4 = a, p, pfx.Bits()
+		n.Local4, n.Prefix4, n.Peer4 = local, bits, rem
 	} else {
-		n.Local6, n.Peer6, n.Prefix6 = a, p, pfx.Bits()
+		n.Local6, n.Prefix6, n.Peer6 = local, bits, rem
 	}
 	return nil
 }

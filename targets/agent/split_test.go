@@ -55,26 +55,29 @@ func TestExpand(t *testing.T) {
 	}
 }
 
-func TestNetParse(t *testing.T) {
+func TestNetSet(t *testing.T) {
 	n := DocumentationNet
-	if err := n.Parse(4, "10.0.0.5/16,10.0.9.9"); err != nil {
+	if err := n.Set(4, "10.0.0.5/16", "10.0.9.9"); err != nil {
 		t.Fatal(err)
 	}
 	if n.Local4.String() != "10.0.0.5" || n.Peer4.String() != "10.0.9.9" || n.Prefix4 != 16 || n.Local6 != DocumentationNet.Local6 {
 		t.Errorf("parsed %+v", n)
 	}
-	if err := n.Parse(6, "fd00::1/64,fd00::2"); err != nil || n.Prefix6 != 64 || n.Peer6.String() != "fd00::2" {
+	if err := n.Set(4, "10.0.0.7", ""); err != nil || n.Prefix4 != 16 || n.Peer4.String() != "10.0.9.9" {
+		t.Errorf("parsed %+v, %v", n, err)
+	}
+	if err := n.Set(6, "fd00::1/64", "fd00::2"); err != nil || n.Prefix6 != 64 || n.Peer6.String() != "fd00::2" {
 		t.Errorf("parsed %+v, %v", n, err)
 	}
 	for _, bad := range []struct {
-		family int
-		s      string
+		family      int
+		stack, peer string
 	}{
-		{4, "10.0.0.1/24"}, {4, "10.0.0.1,10.0.0.2"}, {4, "10.0.0.1/24,10.0.1.2"},
-		{4, "10.0.0.1/24,10.0.0.1"}, {4, "fd00::1/64,fd00::2"}, {6, "10.0.0.1/24,10.0.0.2"}, {6, "fd00::1/64,x"},
+		{4, "10.0.0.1/24", ""}, {4, "10.0.0.1/33", "10.0.0.2"}, {4, "10.0.0.1/24", "10.0.1.2"},
+		{4, "10.0.0.1/24", "10.0.0.1"}, {4, "fd00::1/64", "fd00::2"}, {6, "10.0.0.1/24", "10.0.0.2"}, {6, "fd00::1/64", "x"},
 	} {
-		if err := n.Parse(bad.family, bad.s); err == nil {
-			t.Errorf("Parse(%d, %q) accepted", bad.family, bad.s)
+		if err := n.Set(bad.family, bad.stack, bad.peer); err == nil {
+			t.Errorf("Set(%d, %q, %q) accepted", bad.family, bad.stack, bad.peer)
 		}
 	}
 }

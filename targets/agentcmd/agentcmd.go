@@ -17,11 +17,14 @@ import (
 
 func init() { targets.Register(Target{}) }
 
-// Option names (cmd/tcpconform's target option flags).
+// Option names (cmd/tcpconform's target option flags); the address
+// options are the remote target's too.
 const (
-	OptCommand = "agent-cmd"
-	OptAddr4   = "addr4"
-	OptAddr6   = "addr6"
+	OptCommand  = "agent-cmd"
+	OptStack4   = "device-ip4"
+	OptStack6   = "device-ip6"
+	OptHarness4 = "harness-ip4"
+	OptHarness6 = "harness-ip6"
 )
 
 // Target is the agent target; its zero value is the unconfigured one of
@@ -48,9 +51,11 @@ func (t Target) Describe() string {
 }
 
 // Configure implements targets.Configurable: -agent-cmd is required;
-// -addr4 and -addr6 ("ADDR/LEN,PEER") replace the documentation addresses.
+// -device-ip4 and -device-ip6 (ADDR or ADDR/LEN) and -harness-ip4 and
+// -harness-ip6 (ADDR) replace the documentation addresses
+// (agent.DocumentationNet) of the stack and of the peer.
 func (Target) Configure(opts targets.Options) (targets.Target, error) {
-	if err := opts.Unknown("agent", OptCommand, OptAddr4, OptAddr6); err != nil {
+	if err := opts.Unknown("agent", OptCommand, OptStack4, OptStack6, OptHarness4, OptHarness6); err != nil {
 		return nil, err
 	}
 	line := opts[OptCommand]
@@ -65,14 +70,12 @@ func (Target) Configure(opts targets.Options) (targets.Target, error) {
 		return nil, fmt.Errorf("-%s: %v", OptCommand, err)
 	}
 	net := agent.DocumentationNet
-	for _, o := range []struct {
-		name   string
-		family int
-	}{{OptAddr4, 4}, {OptAddr6, 6}} {
-		if v := opts[o.name]; v != "" {
-			if err := net.Parse(o.family, v); err != nil {
-				return nil, fmt.Errorf("-%s: %v", o.name, err)
-			}
+	for _, f := range []struct {
+		family         int
+		stack, harness string
+	}{{4, OptStack4, OptHarness4}, {6, OptStack6, OptHarness6}} {
+		if err := net.Set(f.family, opts[f.stack], opts[f.harness]); err != nil {
+			return nil, fmt.Errorf("-%s, -%s: %v", f.stack, f.harness, err)
 		}
 	}
 	if _, err := net.Expand(argv, 1); err != nil {
