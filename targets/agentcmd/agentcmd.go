@@ -4,6 +4,11 @@
 // that command line, its placeholders ({addr4}, {seed}, ...; see
 // agent.Net.Expand) filled in; its capabilities are what its hello
 // announces. The lwIP target starts its agent the same way (agent.Command).
+//
+// The target has no built-in profile: it is judged by the reference one
+// (expectations.Reference) unless the run is given a profile file
+// (-profile), since a stack the harness knows nothing about is held to
+// what RFC 9293 says until its user declares otherwise.
 package agentcmd
 
 import (
