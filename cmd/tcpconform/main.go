@@ -497,6 +497,10 @@ func cmdProfile(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "usage: tcpconform profile TARGET\n")
 		return exitError
 	}
+	if _, err := targets.Lookup(fs.Arg(0)); err != nil {
+		fmt.Fprintf(stderr, "tcpconform profile: %v\n", err)
+		return exitError
+	}
 	stdout.Write(expectations.FormatProfile(expectations.ProfileFor(fs.Arg(0))))
 	return exitOK
 }

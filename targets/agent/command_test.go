@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -65,5 +66,46 @@ func TestCommandRefusesWhatTheProtocolCannotSet(t *testing.T) {
 	c.Argv = append(c.Argv, "{nope}")
 	if _, err := c.New(context.Background(), targets.Config{}); err == nil {
 		t.Error("an unknown placeholder was accepted")
+	}
+}
+
+func TestExpand(t *testing.T) {
+	got, err := DocumentationNet.Expand([]string{"agent", "{addr4}/{prefix4}", "{peer4}", "{addr6}", "{prefix6}", "{peer6}", "{seed}", "{x"}, 1<<32+7)
+	want := []string{"agent", "192.0.2.1/24", "192.0.2.2", "2001:db8::1", "64", "2001:db8::2", "7", "{x"}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Expand = %q, %v; want %q", got, err, want)
+	}
+	if got, _ := DocumentationNet.Expand([]string{"{seed}"}, 0); got[0] != "1" {
+		t.Errorf("seed 0 expands to %q, want 1", got[0])
+	}
+	if _, err := DocumentationNet.Expand([]string{"{adr4}"}, 1); err == nil {
+		t.Error("a misspelt placeholder was accepted")
+	}
+}
+
+func TestNetSet(t *testing.T) {
+	n := DocumentationNet
+	if err := n.Set(4, "10.0.0.5/16", "10.0.9.9"); err != nil {
+		t.Fatal(err)
+	}
+	if n.Local4.String() != "10.0.0.5" || n.Peer4.String() != "10.0.9.9" || n.Prefix4 != 16 || n.Local6 != DocumentationNet.Local6 {
+		t.Errorf("parsed %+v", n)
+	}
+	if err := n.Set(4, "10.0.0.7", ""); err != nil || n.Prefix4 != 16 || n.Peer4.String() != "10.0.9.9" {
+		t.Errorf("parsed %+v, %v", n, err)
+	}
+	if err := n.Set(6, "fd00::1/64", "fd00::2"); err != nil || n.Prefix6 != 64 || n.Peer6.String() != "fd00::2" {
+		t.Errorf("parsed %+v, %v", n, err)
+	}
+	for _, bad := range []struct {
+		family      int
+		stack, peer string
+	}{
+		{4, "10.0.0.1/24", ""}, {4, "10.0.0.1/33", "10.0.0.2"}, {4, "10.0.0.1/24", "10.0.1.2"},
+		{4, "10.0.0.1/24", "10.0.0.1"}, {4, "fd00::1/64", "fd00::2"}, {6, "10.0.0.1/24", "10.0.0.2"}, {6, "fd00::1/64", "x"},
+	} {
+		if err := n.Set(bad.family, bad.stack, bad.peer); err == nil {
+			t.Errorf("Set(%d, %q, %q) accepted", bad.family, bad.stack, bad.peer)
+		}
 	}
 }
