@@ -42,18 +42,20 @@ type ProfileError struct {
 func (e *ProfileError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
 
 // LoadProfile reads the profile file at path (see ParseProfile).
-func LoadProfile(path, target string) (Profile, error) {
+func LoadProfile(path, target string, isCase func(id string) bool) (Profile, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Profile{}, err
 	}
-	return ParseProfile(path, data, target)
+	return ParseProfile(path, data, target, isCase)
 }
 
 // ParseProfile reads a profile file; file names it in errors, target is the
-// name the profile takes when the file gives none. Every mistake is a
-// *ProfileError.
-func ParseProfile(file string, data []byte, target string) (Profile, error) {
+// name the profile takes when the file gives none. isCase, when not nil,
+// says whether a case has the given ID: a known deviation of an ID no case
+// has is a mistake (a misspelt ID would never match, and the deviation
+// would fail instead of being declared). Every mistake is a *ProfileError.
+func ParseProfile(file string, data []byte, target string, isCase func(id string) bool) (Profile, error) {
 	p := Reference
 	p.Target = target
 	p.Variants = slices.Clone(Reference.Variants)
@@ -101,7 +103,7 @@ func ParseProfile(file string, data []byte, target string) (Profile, error) {
 		case "notes":
 			p.Notes, err = list(v, "notes")
 		case "known":
-			p.Known, err = known(file, v)
+			p.Known, err = known(file, v, isCase)
 		default:
 			return fail(k, "unknown key %q (known: %s)", k.Value, strings.Join(profileKeys, ", "))
 		}
@@ -162,8 +164,9 @@ func duration(n *yaml.Node, key string) (time.Duration, error) {
 	return d, nil
 }
 
-// known reads the known deviations: case ID to reason.
-func known(file string, n *yaml.Node) (map[string]string, error) {
+// known reads the known deviations: case ID, with " [IPv4]" or " [IPv6]"
+// for one family, to reason.
+func known(file string, n *yaml.Node, isCase func(string) bool) (map[string]string, error) {
 	if n.Kind == yaml.MappingNode && len(n.Content) == 0 {
 		return nil, nil
 	}
@@ -184,6 +187,10 @@ func known(file string, n *yaml.Node) (map[string]string, error) {
 		}
 		if v.Kind != yaml.ScalarNode || strings.TrimSpace(v.Value) == "" {
 			return nil, at(v, "known: %s needs its reason, in words", k.Value)
+		}
+		id := strings.TrimSuffix(strings.TrimSuffix(k.Value, " [IPv4]"), " [IPv6]")
+		if isCase != nil && !isCase(id) {
+			return nil, at(k, "known: no case has the ID %q (tcpconform list shows the IDs)", id)
 		}
 		out[k.Value] = v.Value
 	}

@@ -12,7 +12,7 @@ func TestBuiltinProfilesRoundTrip(t *testing.T) {
 	for name := range profiles {
 		p := ProfileFor(name)
 		text := FormatProfile(p)
-		got, err := ParseProfile(name+".yaml", text, "other")
+		got, err := ParseProfile(name+".yaml", text, "other", nil)
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", name, err, text)
 		}
@@ -31,7 +31,7 @@ known:
   T003.CLOSED: broadcast accepted
   "T038.LISTEN#2 [IPv4]": "v4 only"
 `
-	p, err := ParseProfile("my.yaml", []byte(text), "agent")
+	p, err := ParseProfile("my.yaml", []byte(text), "agent", func(id string) bool { return id == "T003.CLOSED" || id == "T038.LISTEN#2" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ known:
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("got %+v\nwant %+v", p, want)
 	}
-	p, err = ParseProfile("empty.yaml", nil, "agent")
+	p, err = ParseProfile("empty.yaml", nil, "agent", nil)
 	if err != nil || p.Target != "agent" || !reflect.DeepEqual(p.Variants, Reference.Variants) || p.TimeWait != Reference.TimeWait {
 		t.Errorf("empty file: %+v, %v", p, err)
 	}
@@ -63,8 +63,9 @@ func TestProfileErrors(t *testing.T) {
 		{"- a\n- b\n", "p.yaml:1: a profile is a mapping"},
 		{"target: a\n  b: [\n", "p.yaml:2: "},
 		{"target: two words\n", "p.yaml:1: target: want a name without blanks"},
+		{"known:\n  T001.X: a\n  \"T002.Y [IPv6]\": b\n", "p.yaml:3: known: no case has the ID \"T002.Y\""},
 	} {
-		_, err := ParseProfile("p.yaml", []byte(tc.text), "agent")
+		_, err := ParseProfile("p.yaml", []byte(tc.text), "agent", func(id string) bool { return id == "T001.X" })
 		var pe *ProfileError
 		if !errors.As(err, &pe) || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("%q: got %v, want an error starting %q", tc.text, err, tc.want)

@@ -85,6 +85,10 @@ func TestAgentTargetUsage(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("target: x\nvariants: [base, rfc9999]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	typo := filepath.Join(t.TempDir(), "typo.yaml")
+	if err := os.WriteFile(typo, []byte("known:\n  T036.LISTEN: fine\n  T036.LISTN [IPv4]: misspelt\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -97,6 +101,7 @@ func TestAgentTargetUsage(t *testing.T) {
 		{[]string{"-target", "netstack", "-agent-cmd", "true"}, "target netstack takes no options"},
 		{[]string{"-target", "netstack", "-profile", bad}, bad + ":2: variants: unknown variant \"rfc9999\""},
 		{[]string{"-target", "netstack", "-profile", bad + ".none"}, "-profile: open "},
+		{[]string{"-target", "netstack", "-profile", typo}, typo + ":3: known: no case has the ID \"T036.LISTN\""},
 	} {
 		code, _, errs := runMain(append([]string{"run", "-run", "T036"}, tc.args...)...)
 		if code != exitError || !strings.Contains(errs, tc.want) {
@@ -131,8 +136,11 @@ func TestTargetsShowsAgentCommand(t *testing.T) {
 
 func TestProfileCommandPrintsAReadableProfile(t *testing.T) {
 	code, out, _ := runMain("profile", "lwip")
-	p, err := expectations.ParseProfile("stdout", []byte(out), "x")
+	p, err := expectations.ParseProfile("stdout", []byte(out), "x", nil)
 	if code != 0 || err != nil || p.Target != "lwip" || len(p.Known) != len(expectations.ProfileFor("lwip").Known) {
 		t.Errorf("exit %d, %v\n%s", code, err, out)
+	}
+	if code, _, errs := runMain("profile", "nosuch"); code != exitError || !strings.Contains(errs, "unknown target") {
+		t.Errorf("profile nosuch: exit %d, %q", code, errs)
 	}
 }

@@ -33,11 +33,6 @@ func cmdCoverage(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "tcpconform coverage: -target: %v\n", err)
 		return exitError
 	}
-	profile, err := loadProfile(tgt, opts)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitError
-	}
 	cases := suites.Cases()
 	scripts, err := suites.BuiltinScriptCases(suites.ScriptOptions{})
 	if err != nil {
@@ -45,6 +40,11 @@ func cmdCoverage(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitError
 	}
 	cases = append(cases, scripts...)
+	profile, err := loadProfile(tgt, opts, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError
+	}
 	verdicts := map[*injector.Case]injector.Outcome{}
 	errored := false
 	for r := range runAll(ctx, tgt, cases, injector.RunOptions{Seed: *seed, Profile: profile}, max(*parallel, 1)) {

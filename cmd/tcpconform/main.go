@@ -281,11 +281,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tcpconform run: -target: %v\n", err)
 		return exitError
 	}
-	profile, err := loadProfile(tgt, f.targetOpts)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitError
-	}
 	if f.parallel < 1 {
 		fmt.Fprintf(stderr, "tcpconform run: -parallel must be at least 1\n")
 		return exitError
@@ -300,6 +295,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if len(cases) == 0 && loadErr == nil {
 		fmt.Fprintf(stderr, "tcpconform run: no case matches -run %q\n", f.pattern)
+		return exitError
+	}
+	profile, err := loadProfile(tgt, f.targetOpts, cases)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
 		return exitError
 	}
 

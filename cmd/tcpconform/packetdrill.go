@@ -261,7 +261,11 @@ func cmdPacketdrill(ctx context.Context, args []string, stdout, stderr io.Writer
 			fmt.Fprintf(stderr, "packetdrill: target %s: %v\n", c.target, err)
 			return exitError
 		}
-		if profile, err = loadProfile(tgt, c.targetOpts()); err != nil {
+		var given []*injector.Case // for the profile, the scripts' IDs: their paths
+		for _, path := range c.scripts {
+			given = append(given, &injector.Case{ID: path})
+		}
+		if profile, err = loadProfile(tgt, c.targetOpts(), given); err != nil {
 			fmt.Fprintln(stderr, err)
 			return exitError
 		}

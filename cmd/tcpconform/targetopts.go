@@ -5,8 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/tcpconform/tcpconform/expectations"
+	"github.com/tcpconform/tcpconform/injector"
+	"github.com/tcpconform/tcpconform/suites"
 	"github.com/tcpconform/tcpconform/targets"
 	"github.com/tcpconform/tcpconform/targets/remote"
 )
@@ -74,14 +77,19 @@ func (e *unavailableError) Error() string {
 func (e *unavailableError) Unwrap() error { return e.err }
 
 // loadProfile returns the profile that the -profile file of opts gives
-// tgt, or nil, when there is none, for its built-in profile. The file's
+// tgt, or nil, when there is none, for its built-in profile. Its known
+// deviations must name built-in cases or cases of this run. The file's
 // mistakes come back as "file:line: message", others as "-profile: ...".
-func loadProfile(tgt targets.Target, opts targets.Options) (*expectations.Profile, error) {
+func loadProfile(tgt targets.Target, opts targets.Options, run []*injector.Case) (*expectations.Profile, error) {
 	path := opts[profileOption]
 	if path == "" {
 		return nil, nil
 	}
-	p, err := expectations.LoadProfile(path, tgt.Name())
+	isCase, err := caseIDs(run)
+	if err != nil {
+		return nil, err
+	}
+	p, err := expectations.LoadProfile(path, tgt.Name(), isCase)
 	var located *expectations.ProfileError
 	if err != nil && !errors.As(err, &located) {
 		err = fmt.Errorf("-%s: %w", profileOption, err)
@@ -90,4 +98,18 @@ func loadProfile(tgt targets.Target, opts targets.Options) (*expectations.Profil
 		return nil, err
 	}
 	return &p, nil
+}
+
+// caseIDs returns whether a case ID is one of the built-in cases' or of
+// the cases given.
+func caseIDs(cases []*injector.Case) (func(id string) bool, error) {
+	scripts, err := suites.BuiltinScriptCases(suites.ScriptOptions{})
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]bool{}
+	for _, c := range slices.Concat(suites.Cases(), scripts, cases) {
+		ids[c.ID] = true
+	}
+	return func(id string) bool { return ids[id] }, nil
 }
