@@ -30,7 +30,7 @@ var targetOptionFlags = []struct{ name, usage string }{
 	{"netns", "remote target: open the interface and the control connection inside this named network namespace (/run/netns/NAME)"},
 	{"agent-cmd", "-target agent: the agent's command line, 'PROG ARGS', split as a shell would but run without one; {addr4} {prefix4} {peer4} {addr6} {prefix6} {peer6} {seed} are filled in (docs/bring-your-own-stack.md)"},
 	{"device-ip4", "the IPv4 address of the stack under test, ADDR or ADDR/LEN (-target agent; default 192.0.2.1/24)"},
-	{"device-ip6", "the IPv6 address of the stack under test, ADDR or ADDR/LEN (-target agent; default 2001:db8::1/64)"},
+	{"device-ip6", "the IPv6 address of the stack under test, ADDR or ADDR/LEN, or none (-target agent; default 2001:db8::1/64)"},
 	{"harness-ip4", "the IPv4 address the harness's peer sends from (-target agent; default 192.0.2.2)"},
 	{"harness-ip6", "the IPv6 address the harness's peer sends from (-target agent; default 2001:db8::2)"},
 	{profileOption, "a profile file (YAML: variants, known deviations with reasons, timer granularity, latency, TIME-WAIT) to judge the target by instead of its built-in profile (docs/bring-your-own-stack.md)"},

@@ -42,7 +42,7 @@ var placeholder = regexp.MustCompile(`\{[a-z0-9]+\}`)
 // Expand returns argv with each placeholder replaced:
 //
 //	{addr4} {prefix4} {peer4}  the stack's IPv4 address, its prefix length, the peer's address
-//	{addr6} {prefix6} {peer6}  the same for IPv6
+//	{addr6} {prefix6} {peer6}  the same for IPv6, or "-" when the stack has no IPv6 address
 //	{seed}                     the seed of the run (-seed), below 2^32, never 0
 //
 // A word in braces that is none of these is an error, so that a misspelt
@@ -59,6 +59,9 @@ func (n Net) Expand(argv []string, seed uint64) ([]string, error) {
 		"{prefix6}": strconv.Itoa(n.Prefix6),
 		"{peer6}":   n.Peer6.String(),
 		"{seed}":    strconv.FormatUint(seed&0xffffffff, 10),
+	}
+	if !n.Local6.IsValid() {
+		values["{addr6}"], values["{prefix6}"], values["{peer6}"] = "-", "-", "-"
 	}
 	out := make([]string, len(argv))
 	var bad error
@@ -77,8 +80,13 @@ func (n Net) Expand(argv []string, seed uint64) ([]string, error) {
 // Set sets the addresses of one family (4 or 6): the stack's, "ADDR" or
 // "ADDR/LEN" (the prefix length defaults to the one n has), and the
 // harness's peer's, which must lie in the stack's prefix. An empty string
-// keeps the address n has.
+// keeps the address n has. An IPv6 stack address "none" leaves the stack
+// without IPv6.
 func (n *Net) Set(family int, stack, peer string) error {
+	if family == 6 && stack == "none" {
+		n.Local6, n.Peer6, n.Prefix6 = netip.Addr{}, netip.Addr{}, 0
+		return nil
+	}
 	local, bits, rem := n.Local4, n.Prefix4, n.Peer4
 	if family == 6 {
 		local, bits, rem = n.Local6, n.Prefix6, n.Peer6
@@ -146,7 +154,7 @@ func (c Command) New(ctx context.Context, cfg targets.Config) (targets.Instance,
 	h := a.Hello()
 	caps := targets.Capabilities{
 		IPv4:             h.Has("ipv4"),
-		IPv6:             h.Has("ipv6"),
+		IPv6:             h.Has("ipv6") && c.Net.Local6.IsValid(),
 		State:            h.Has("state"),
 		SynReceivedState: h.Has("syn-received"),
 	}

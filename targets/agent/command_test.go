@@ -97,6 +97,12 @@ func TestNetSet(t *testing.T) {
 	if err := n.Set(6, "fd00::1/64", "fd00::2"); err != nil || n.Prefix6 != 64 || n.Peer6.String() != "fd00::2" {
 		t.Errorf("parsed %+v, %v", n, err)
 	}
+	if err := n.Set(6, "none", ""); err != nil || n.Local6.IsValid() {
+		t.Errorf("parsed %+v, %v", n, err)
+	}
+	if got, err := n.Expand([]string{"{addr6}", "{prefix6}", "{peer6}"}, 1); err != nil || !reflect.DeepEqual(got, []string{"-", "-", "-"}) {
+		t.Errorf("without IPv6: %q, %v", got, err)
+	}
 	for _, bad := range []struct {
 		family      int
 		stack, peer string
