@@ -99,6 +99,18 @@ type RunOptions struct {
 	// checksum offload, even scripts' (which otherwise get packetdrill's
 	// device, targets.Config.Offload), for wire-exact checks.
 	NoOffload bool
+	// Profile, when set, is what the target is judged by instead of its
+	// built-in profile (a profile file of the user's, -profile).
+	Profile *expectations.Profile
+}
+
+// ProfileOf returns the profile tgt is judged by: o.Profile when set,
+// else the target's built-in one (expectations.ProfileFor).
+func (o RunOptions) ProfileOf(tgt targets.Target) expectations.Profile {
+	if o.Profile != nil {
+		return *o.Profile
+	}
+	return expectations.ProfileFor(tgt.Name())
 }
 
 // DefaultCaseTimeout bounds a case in wall time, so a target that hangs fails
@@ -132,7 +144,7 @@ func Start(ctx context.Context, tgt targets.Target, c *Case, rep Reporter, o Run
 		cleanup()
 		rep.Skip(why)
 	}
-	t := &T{ctx: ctx, target: tgt.Name(), c: c, peer: NewPeer(inst, c.Family), rep: rep, pcapDir: o.PcapDir}
+	t := &T{ctx: ctx, target: tgt.Name(), profile: o.ProfileOf(tgt), c: c, peer: NewPeer(inst, c.Family), rep: rep, pcapDir: o.PcapDir}
 	t.peer.Log = o.Log
 	t.peer.Late = t.Profile().TimerGranularity + t.Profile().Latency
 	t.g = gomega.NewGomega(func(message string, _ ...int) { t.fail(message) })
@@ -163,14 +175,14 @@ type Result struct {
 	End     time.Time
 }
 
-// KnownDeviation returns the reason the target's profile gives for failing
-// c, when it declares that it does: for c's ID in c's family ("T038.LISTEN
-// [IPv4]") or in both ("T038.LISTEN").
-func KnownDeviation(target string, c *Case) (string, bool) {
+// KnownDeviation returns the reason profile p gives for failing c, when it
+// declares that it does: for c's ID in c's family ("T038.LISTEN [IPv4]")
+// or in both ("T038.LISTEN").
+func KnownDeviation(p expectations.Profile, c *Case) (string, bool) {
 	if c.ID == "" {
 		return "", false
 	}
-	known := expectations.ProfileFor(target).Known
+	known := p.Known
 	if reason, ok := known[fmt.Sprintf("%s [%v]", c.ID, c.Family)]; ok {
 		return reason, true
 	}
@@ -225,8 +237,9 @@ func Run(ctx context.Context, tgt targets.Target, c *Case, o RunOptions) Result 
 	defer cancel()
 
 	res := &Result{Case: c, Outcome: Passed}
-	reason, known := KnownDeviation(tgt.Name(), c)
-	rep := runReporter{res: res, target: tgt.Name(), deviation: reason, known: known}
+	profile := o.ProfileOf(tgt)
+	reason, known := KnownDeviation(profile, c)
+	rep := runReporter{res: res, target: profile.Target, deviation: reason, known: known}
 	var log strings.Builder
 	if o.Verbose {
 		o.Log = &log
@@ -251,7 +264,7 @@ func Run(ctx context.Context, tgt targets.Target, c *Case, o RunOptions) Result 
 		defer cleanup()
 		c.Run(t)
 		if known {
-			res.Outcome, res.Message = Failed, StaleDeviationMessage(tgt.Name(), c, reason)
+			res.Outcome, res.Message = Failed, StaleDeviationMessage(profile.Target, c, reason)
 		}
 	}()
 	select {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/onsi/gomega"
 
+	"github.com/tcpconform/tcpconform/expectations"
 	"github.com/tcpconform/tcpconform/injector"
 	"github.com/tcpconform/tcpconform/targets"
 	_ "github.com/tcpconform/tcpconform/targets/netstack"
@@ -342,5 +343,27 @@ func TestKnownDeviations(t *testing.T) {
 	res = declared(func(tt *injector.T) { tt.Skipf("no unicorn") })
 	if res.Outcome != injector.Skipped {
 		t.Errorf("declared and skipped: %v %q", res.Outcome, res.Message)
+	}
+}
+
+// A profile given in RunOptions (a user's profile file) replaces the
+// target's built-in one: its deviations, and its name in the messages.
+func TestRunOptionsProfile(t *testing.T) {
+	c := &injector.Case{Name: t.Name(), ID: "T047.SYN-SENT", Family: injector.IPv4, Location: "injector_test.go:1",
+		Run: func(tt *injector.T) {
+			if tt.Profile().TimerGranularity != 7*time.Millisecond {
+				tt.Errorf("T.Profile is not the given profile: %+v", tt.Profile())
+			}
+			tt.Fatalf("the FIN was not acknowledged")
+		}}
+	mine := expectations.Profile{Target: "mine", TimerGranularity: 7 * time.Millisecond, Known: map[string]string{"T047.SYN-SENT [IPv4]": "mine says so"}}
+	res := injector.Run(context.Background(), netstack(t), c, injector.RunOptions{Profile: &mine})
+	if res.Outcome != injector.Deviated || !strings.Contains(res.Message, "known deviation of mine: mine says so") {
+		t.Errorf("declared by the given profile: %v %q", res.Outcome, res.Message)
+	}
+	mine.Known = nil
+	res = injector.Run(context.Background(), netstack(t), c, injector.RunOptions{Profile: &mine})
+	if res.Outcome != injector.Failed {
+		t.Errorf("declared by the built-in profile only: %v %q", res.Outcome, res.Message)
 	}
 }

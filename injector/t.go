@@ -39,6 +39,7 @@ type Reporter interface {
 type T struct {
 	ctx     context.Context
 	target  string
+	profile expectations.Profile
 	c       *Case
 	peer    *Peer
 	rep     Reporter
@@ -67,7 +68,7 @@ func (t *T) Case() *Case { return t.c }
 // Profile returns what the reference expects of this target (see
 // expectations.Profile), adjusted for the case's own Config.
 func (t *T) Profile() expectations.Profile {
-	p := expectations.ProfileFor(t.target)
+	p := t.profile
 	if t.c.Config.TimeWait != 0 {
 		p.TimeWait = t.c.Config.TimeWait
 	}

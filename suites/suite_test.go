@@ -142,7 +142,7 @@ func specs(tgt targets.Target, cases []*injector.Case, opts injector.RunOptions)
 func it(tgt targets.Target, c *injector.Case, opts injector.RunOptions) {
 	It(c.FullName(), Label(labels(c.Labels)...), location(c.Location), SpecTimeout(injector.DefaultCaseTimeout),
 		func(ctx SpecContext) {
-			reason, known := injector.KnownDeviation(tgt.Name(), c)
+			reason, known := injector.KnownDeviation(opts.ProfileOf(tgt), c)
 			var rep injector.Reporter = ginkgoReporter{}
 			if known {
 				rep = deviationReporter{}

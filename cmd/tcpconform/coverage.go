@@ -40,9 +40,14 @@ func cmdCoverage(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitError
 	}
 	cases = append(cases, scripts...)
+	profile, err := loadProfile(tgt, opts, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError
+	}
 	verdicts := map[*injector.Case]injector.Outcome{}
 	errored := false
-	for r := range runAll(ctx, tgt, cases, injector.RunOptions{Seed: *seed}, max(*parallel, 1)) {
+	for r := range runAll(ctx, tgt, cases, injector.RunOptions{Seed: *seed, Profile: profile}, max(*parallel, 1)) {
 		verdicts[r.Case] = r.Outcome
 		errored = errored || r.Outcome == injector.Errored
 	}

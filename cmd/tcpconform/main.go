@@ -4,7 +4,8 @@
 //	tcpconform run [flags] [PATH...]
 //	tcpconform lint [-D SYM=value]... PATH...
 //	tcpconform list [-run regexp]
-//	tcpconform targets
+//	tcpconform targets [-v]
+//	tcpconform profile TARGET
 //	tcpconform coverage [-target T]
 //	tcpconform matrix -targets T,T...
 //	tcpconform packetdrill [packetdrill's options] script.pkt...
@@ -37,10 +38,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tcpconform/tcpconform/expectations"
 	"github.com/tcpconform/tcpconform/injector"
 	"github.com/tcpconform/tcpconform/script"
 	"github.com/tcpconform/tcpconform/suites"
 	"github.com/tcpconform/tcpconform/targets"
+	"github.com/tcpconform/tcpconform/targets/agent"
+	_ "github.com/tcpconform/tcpconform/targets/agentcmd"
 	_ "github.com/tcpconform/tcpconform/targets/linux"
 	_ "github.com/tcpconform/tcpconform/targets/lwip"
 	_ "github.com/tcpconform/tcpconform/targets/netstack"
@@ -62,7 +66,9 @@ commands:
   run      run scripts (or, with no path, the built-in cases and scripts) against a target
   lint     parse and check packetdrill scripts
   list     list the built-in cases and scripts, with their labels
-  targets  list the targets and whether each can run here
+  targets  list the targets and whether each can run here (-v: with the
+           command line of an agent target's agent)
+  profile  print a target's built-in profile as a profile file (-profile)
   coverage run the built-in cases on a target and map them onto the
            transition table (T001–T110) and RFC 9293's requirement labels
   matrix   run the built-in cases on several targets; print the verdicts as a table
@@ -115,6 +121,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdList(args[1:], stdout, stderr)
 	case "targets":
 		return cmdTargets(args[1:], stdout, stderr)
+	case "profile":
+		return cmdProfile(args[1:], stdout, stderr)
 	case "coverage":
 		return cmdCoverage(ctx, args[1:], stdout, stderr)
 	case "matrix":
@@ -290,13 +298,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tcpconform run: no case matches -run %q\n", f.pattern)
 		return exitError
 	}
+	profile, err := loadProfile(tgt, f.targetOpts, cases)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError
+	}
 
 	base, err := f.outputs.start(tgt.Name())
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpconform run: %v\n", err)
 		return exitError
 	}
-	opts := injector.RunOptions{Seed: f.seed, PcapDir: f.pcapDir, PcapAll: f.outputs.pcap == "all", Timeout: f.timeout, Verbose: f.verbose, NoOffload: f.strict}
+	opts := injector.RunOptions{Seed: f.seed, PcapDir: f.pcapDir, PcapAll: f.outputs.pcap == "all", Timeout: f.timeout, Verbose: f.verbose, NoOffload: f.strict, Profile: profile}
 	counts := map[injector.Outcome]int{}
 	var results []injector.Result
 	prog := newProgress(stdout, len(cases))
@@ -449,6 +462,7 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 
 func cmdTargets(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("targets", flag.ContinueOnError)
+	verbose := fs.Bool("v", false, "also print, for a target whose stack runs in an agent, the command line it starts the agent with (what -target agent -agent-cmd takes)")
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
 	}
@@ -458,7 +472,37 @@ func cmdTargets(args []string, stdout, stderr io.Writer) int {
 			status = "unavailable: " + err.Error()
 		}
 		fmt.Fprintf(stdout, "%-10s %s\n           %s\n", t.Name(), status, t.Describe())
+		if c, ok := t.(agent.Commander); ok && *verbose && status == "available" {
+			if cmd, err := c.Command(); err != nil {
+				fmt.Fprintf(stdout, "           agent command: none: %v\n", err)
+			} else {
+				fmt.Fprintf(stdout, "           agent command: %s\n", cmd)
+			}
+		}
 	}
+	return exitOK
+}
+
+// cmdProfile prints the built-in profile of a target as a profile file,
+// to start one's own from (-profile).
+func cmdProfile(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("profile", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitError
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintf(stderr, "usage: tcpconform profile TARGET\n")
+		return exitError
+	}
+	if _, err := targets.Lookup(fs.Arg(0)); err != nil {
+		fmt.Fprintf(stderr, "tcpconform profile: %v\n", err)
+		return exitError
+	}
+	stdout.Write(expectations.FormatProfile(expectations.ProfileFor(fs.Arg(0))))
 	return exitOK
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tcpconform/tcpconform/expectations"
 	"github.com/tcpconform/tcpconform/injector"
 	"github.com/tcpconform/tcpconform/script"
 	"github.com/tcpconform/tcpconform/targets"
@@ -254,9 +255,18 @@ func cmdPacketdrill(ctx context.Context, args []string, stdout, stderr io.Writer
 		return exitError
 	}
 	var tgt targets.Target
+	var profile *expectations.Profile
 	if !c.dry {
 		if tgt, err = openTarget(c.target, c.targetOpts()); err != nil {
 			fmt.Fprintf(stderr, "packetdrill: target %s: %v\n", c.target, err)
+			return exitError
+		}
+		var given []*injector.Case // for the profile, the scripts' IDs: their paths
+		for _, path := range c.scripts {
+			given = append(given, &injector.Case{ID: path})
+		}
+		if profile, err = loadProfile(tgt, c.targetOpts(), given); err != nil {
+			fmt.Fprintln(stderr, err)
 			return exitError
 		}
 	}
@@ -274,7 +284,7 @@ func cmdPacketdrill(ctx context.Context, args []string, stdout, stderr io.Writer
 			fmt.Fprintln(stderr, err)
 			return exitError
 		}
-		o := injector.RunOptions{Seed: 1, PcapDir: c.pcapDir, Timeout: c.timeout, Verbose: c.verbose}
+		o := injector.RunOptions{Seed: 1, PcapDir: c.pcapDir, Timeout: c.timeout, Verbose: c.verbose, Profile: profile}
 		res := injector.Run(ctx, tgt, cs, o)
 		if res.Outcome == injector.Failed && c.confirm == "true" && ctx.Err() == nil {
 			// As run -confirm: on a real clock a loaded machine can make a

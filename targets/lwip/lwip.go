@@ -29,8 +29,6 @@ func init() { targets.Register(Target{}) }
 // Target is the lwIP target.
 type Target struct{}
 
-var addrs = targets.DocumentationAddrs
-
 // Name implements targets.Target.
 func (Target) Name() string { return "lwip" }
 
@@ -109,29 +107,24 @@ func Binary() (string, error) {
 	return bin, nil
 }
 
-// New implements targets.Target: it starts a fresh agent.
-func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, error) {
-	if err := cfg.LinkUnsupported("lwip", false); err != nil {
-		return nil, err
-	}
-	if cfg.TimeWait != 0 {
-		return nil, fmt.Errorf("lwip target: %w: TIME-WAIT is 2*TCP_MSL, fixed when the library is built", targets.ErrUnsupported)
-	}
+// Command implements agent.Commander: the agent binary (built at first
+// use), given the stack's IPv4 address and prefix length, its IPv6 address
+// and the seed of its randomness. Instances are started from it, and
+// "tcpconform targets -v" shows it, so that -target agent -agent-cmd runs
+// the same agent.
+func (Target) Command() (agent.Command, error) {
 	bin, err := Binary()
 	if err != nil {
-		return nil, err
+		return agent.Command{}, err
 	}
-	seed := cfg.Seed
-	if seed == 0 {
-		seed = 1
-	}
-	a, err := agent.Start(ctx, agent.Spec{
-		Name: "lwip agent",
-		Path: bin,
-		Args: []string{addrs.Local4.String(), "24", addrs.Local6.String(), strconv.FormatUint(seed&0xffffffff, 10)},
-	})
+	return agent.Command{Name: "lwip", Argv: []string{bin, "{addr4}", "{prefix4}", "{addr6}", "{seed}"}, Net: agent.DocumentationNet}, nil
+}
+
+// New implements targets.Target: it starts a fresh agent.
+func (t Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, error) {
+	c, err := t.Command()
 	if err != nil {
 		return nil, err
 	}
-	return agent.NewInstance(a, addrs, targets.Capabilities{IPv4: true, IPv6: true, State: true, SynReceivedState: true}), nil
+	return c.New(ctx, cfg)
 }

@@ -925,7 +925,7 @@ int main(int argc, char **argv)
 	}
 
 	pthread_mutex_lock(&outmu);
-	printf("hello tcpconform-agent %d lwip %s state settle ipv4%s\n", PROTO_VERSION, LWIP_VERSION_STRING, v6 ? " ipv6" : "");
+	printf("hello tcpconform-agent %d lwip %s state syn-received settle ipv4%s\n", PROTO_VERSION, LWIP_VERSION_STRING, v6 ? " ipv6" : "");
 	fflush(stdout);
 	pthread_mutex_unlock(&outmu);
 
