@@ -28,6 +28,9 @@ type Options struct {
 	// IPv4 and IPv6 announce that the stack has an address of that
 	// family.
 	IPv4, IPv6 bool
+	// SynReceived announces that the backend's State also finds passive
+	// connections in SYN-RECEIVED, before accept takes them.
+	SynReceived bool
 	// Packets is the packet channel (fd 3): each Read returns one
 	// datagram the harness sent, each Write sends one. Nil means none: the
 	// stack's packets travel some other way (a real NIC). With a channel
@@ -161,6 +164,7 @@ func (s *server) hello() string {
 		{"ipv4", s.opts.IPv4},
 		{"ipv6", s.opts.IPv6},
 		{"state", implements[Stater](s.b)},
+		{"syn-received", implements[Stater](s.b) && s.opts.SynReceived},
 		{"settle", s.pk != nil},
 		{"put", true},
 		{"tcpinfo", implements[targets.TCPInfo](s.b)},

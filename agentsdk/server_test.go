@@ -25,10 +25,17 @@ func TestHelloFollowsTheBackend(t *testing.T) {
 			t.Errorf("full backend: hello %q lacks %s", got, feat)
 		}
 	}
-	for _, feat := range []string{"ipv4", "settle", "tcpinfo", "sysctl", "shell"} {
+	for _, feat := range []string{"ipv4", "settle", "tcpinfo", "sysctl", "shell", "syn-received"} {
 		if slices.Contains(got, feat) {
 			t.Errorf("full backend without a packet channel: hello %q has %s", got, feat)
 		}
+	}
+	syn := serve(t, fakeFull{newFake(), make(chan []byte, 8)}, Options{SynReceived: true})
+	if got := strings.Fields(syn.reply()); !slices.Contains(got, "syn-received") {
+		t.Errorf("a Stater whose states include SYN-RECEIVED: hello %q lacks syn-received", got)
+	}
+	if got := strings.Fields(serve(t, newFake(), Options{SynReceived: true}).reply()); slices.Contains(got, "syn-received") {
+		t.Errorf("no Stater, yet hello %q has syn-received", got)
 	}
 	if got[3] != "unknown" {
 		t.Errorf("no stack name: %q, want unknown", got[3])

@@ -92,7 +92,8 @@ func cmdAgent(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 // hereOptions describes the kernel the agent runs on: its release, and
 // the families it has.
 func hereOptions() agentsdk.Options {
-	opts := agentsdk.Options{Stack: "linux", Version: "unknown", IPv4: true}
+	// sock_diag and /proc/net/tcp both list request sockets.
+	opts := agentsdk.Options{Stack: "linux", Version: "unknown", IPv4: true, SynReceived: true}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {
 		opts.Version = unix.ByteSliceToString(u.Release[:])
