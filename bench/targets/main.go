@@ -105,6 +105,7 @@ func run(names []string, pattern string, rounds int, opts optionFlag) error {
 		}
 		injector.Run(ctx, tgt, cases[0], injector.RunOptions{Seed: 1}) // warm-up
 		var times []time.Duration
+		var failed []string
 		counts := map[injector.Outcome]int{}
 		for range rounds {
 			for _, c := range cases {
@@ -112,6 +113,9 @@ func run(names []string, pattern string, rounds int, opts optionFlag) error {
 				r := injector.Run(ctx, tgt, c, injector.RunOptions{Seed: 1})
 				times = append(times, time.Since(start))
 				counts[r.Outcome]++
+				if r.Outcome == injector.Failed || r.Outcome == injector.Errored {
+					failed = append(failed, fmt.Sprintf("%v %s: %s", r.Outcome, c.FullName(), firstLine(r.Message)))
+				}
 			}
 		}
 		slices.Sort(times)
@@ -125,6 +129,14 @@ func run(names []string, pattern string, rounds int, opts optionFlag) error {
 		}
 		verdicts := fmt.Sprintf("%d/%d/%d/%d/%d", counts[injector.Passed], counts[injector.Failed], counts[injector.Skipped], counts[injector.Deviated], counts[injector.Errored])
 		fmt.Printf("%-10s %6d %-28s %10s %10s %8.2f\n", name, len(times), verdicts, times[len(times)/2].Round(10*time.Microsecond), mean.Round(10*time.Microsecond), float64(mean)/float64(base))
+		for _, f := range failed {
+			fmt.Printf("           %s\n", f)
+		}
 	}
 	return nil
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
