@@ -90,7 +90,7 @@ func findLines(t *testing.T, lines []string, patterns ...string) []int {
 func TestTracePassingCase(t *testing.T) {
 	lines := traceOf(t, builtin(t, passiveOpen))
 	findLines(t, lines,
-		`^passive open: LISTEN to SYN-RECEIVED to ESTABLISHED \[IPv4\]: PASS$`,
+		`^passive open: LISTEN to SYN-RECEIVED to ESTABLISHED \[IPv4\] \(suites/passive_open\.go\): PASS$`,
 		`^ +time +peer 192\.0\.2\.2 \| +\| target 192\.0\.2\.1$`,
 		`^ +CLOSED \| +\|$`,
 		`^ +\+0\.000000 +\| +\| LISTEN \(listener :8080\)$`,
