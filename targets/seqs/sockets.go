@@ -321,14 +321,11 @@ func (s *Stack) connected(so *socket) (bool, error) {
 func (s *Stack) Read(ctx context.Context, fd int, n int) ([]byte, error) {
 	var out []byte
 	err := s.wait(ctx, fd, syscall.EAGAIN, func(so *socket) (bool, error) {
-		k := so.conn
-		switch {
-		case k == nil:
-			return false, syscall.ENOTCONN
-		case k.gone && k.reset && !k.resetSeen:
-			k.resetSeen = true
-			return false, syscall.ECONNRESET
-		case k.gone || so.shutRD:
+		k, err := so.usable()
+		if err != nil {
+			return false, err
+		}
+		if k.gone || so.shutRD {
 			out = []byte{}
 			return true, nil
 		}
@@ -351,20 +348,31 @@ func (s *Stack) Read(ctx context.Context, fd int, n int) ([]byte, error) {
 	return out, err
 }
 
+// usable returns so's connection for a read or a write, or the error the
+// call gets first: ENOTCONN without one, ECONNRESET once after a reset.
+func (so *socket) usable() (*conn, error) {
+	k := so.conn
+	switch {
+	case k == nil:
+		return nil, syscall.ENOTCONN
+	case k.gone && k.reset && !k.resetSeen:
+		k.resetSeen = true
+		return nil, syscall.ECONNRESET
+	}
+	return k, nil
+}
+
 // Write implements targets.Sockets with TCPConn.Write, called with no more
 // than its send ring can take, since it spins until everything fits. A
 // blocking write goes on until all of b is taken.
 func (s *Stack) Write(ctx context.Context, fd int, b []byte) (int, error) {
 	total := 0
 	err := s.wait(ctx, fd, syscall.EAGAIN, func(so *socket) (bool, error) {
-		k := so.conn
-		switch {
-		case k == nil:
-			return false, syscall.ENOTCONN
-		case k.gone && k.reset && !k.resetSeen:
-			k.resetSeen = true
-			return false, syscall.ECONNRESET
-		case k.gone || so.shutWR:
+		k, err := so.usable()
+		if err != nil {
+			return false, err
+		}
+		if k.gone || so.shutWR {
 			return false, syscall.EPIPE
 		}
 		st := k.c.State()
