@@ -286,8 +286,8 @@ func (r reached) skipRetransmissions(t *injector.T) {
 }
 
 // expectPast expects m on r, letting retransmissions of the target's own
-// SYN,ACK or FIN come first (their timers may fire at any moment, on a real
-// clock above all); a failure shows m against what arrived.
+// SYN,ACK, FIN or data come first (their timers may fire at any moment, on
+// a real clock above all); a failure shows m against what arrived.
 func (r reached) expectPast(t *injector.T, m *SegmentMatcher) {
 	for {
 		o := r.Expect(retransmissionOr{want: m, r: r})
@@ -298,7 +298,7 @@ func (r reached) expectPast(t *injector.T, m *SegmentMatcher) {
 }
 
 // retransmissionOr matches what want matches, or a retransmission of the
-// target's SYN,ACK or FIN on r; it fails with want's own message.
+// target's SYN,ACK, FIN or data on r; it fails with want's own message.
 type retransmissionOr struct {
 	want *SegmentMatcher
 	r    reached
@@ -315,7 +315,15 @@ func (m retransmissionOr) Match(actual any) (bool, error) {
 	s := o.Segment
 	synAck := s.Flags == wire.SYN|wire.ACK && s.Seq == m.r.TargetISS
 	fin := s.Flags == wire.FIN|wire.ACK && s.Seq == m.r.RcvNxt.Sub(1)
-	return (synAck || fin) && len(s.Payload) == 0, nil
+	if (synAck || fin) && len(s.Payload) == 0 {
+		return true, nil
+	}
+	// Data the target sent before, again: its retransmission timer runs
+	// whatever the peer sends (RFC 6298 section 5), and on a slow real
+	// clock it may fire before the peer's segment arrives.
+	data := s.Flags&(wire.SYN|wire.RST) == 0 && len(s.Payload) > 0 &&
+		s.Seq.GreaterThan(m.r.TargetISS) && s.Seq.Add(s.Len()).LessThanEq(m.r.RcvNxt)
+	return data, nil
 }
 
 func (m retransmissionOr) FailureMessage(actual any) string { return m.want.FailureMessage(actual) }
