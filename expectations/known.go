@@ -5,141 +5,141 @@ package expectations
 // follows), each found by running the spec. Keys are case IDs; a key ending
 // in " [IPv4]" or " [IPv6]" holds for that family only.
 
-var linuxKnown = map[string]string{
+var linuxKnown = map[string]Deviation{
 	// 3.10.4: CLOSE in CLOSING and LAST-ACK answers "connection closing".
-	"T023.CLOSING":  secondShutdown,
-	"T023.LAST-ACK": secondShutdown,
+	"T023.CLOSING":  {Reason: secondShutdown},
+	"T023.LAST-ACK": {Reason: secondShutdown},
 	// 3.10.5: ABORT in TIME-WAIT deletes the TCB.
-	"T028.TIME-WAIT": "close() with SO_LINGER {1, 0} in TIME-WAIT leaves the TIME-WAIT socket, which the kernel keeps apart from the user's, until it expires",
+	"T028.TIME-WAIT": {Reason: "close() with SO_LINGER {1, 0} in TIME-WAIT leaves the TIME-WAIT socket, which the kernel keeps apart from the user's, until it expires"},
 	// 3.10.6: STATUS reports the connection's state.
-	"T029.TIME-WAIT": "TCP_INFO on the socket says CLOSE while the connection is in TIME-WAIT: the kernel moves it to a separate TIME-WAIT socket",
+	"T029.TIME-WAIT": {Reason: "TCP_INFO on the socket says CLOSE while the connection is in TIME-WAIT: the kernel moves it to a separate TIME-WAIT socket"},
 	// 3.9.2.3 (MUST-63): a SYN from an invalid source address is ignored,
 	// by TCP or by IP.
-	"T038.LISTEN#2 [IPv4]": directedBroadcastSource,
-	"MUST-63 [IPv4]":       directedBroadcastSource,
+	"T038.LISTEN#2 [IPv4]": {Reason: directedBroadcastSource},
+	"MUST-63 [IPv4]":       {Reason: directedBroadcastSource},
 	// 3.10.7.3, fourth check, then the eighth of 3.10.7.4.
-	"T047.SYN-SENT": synAckFIN,
+	"T047.SYN-SENT": {Reason: synAckFIN},
 	// 3.10.7.4, first check (Table 6): an RST below RCV.NXT is not
 	// acceptable.
-	"T051.CLOSE-WAIT#2": rstBelowAfterFIN,
-	"T051.CLOSING#2":    rstBelowAfterFIN,
-	"T051.LAST-ACK#2":   rstBelowAfterFIN,
+	"T051.CLOSE-WAIT#2": {Reason: rstBelowAfterFIN},
+	"T051.CLOSING#2":    {Reason: rstBelowAfterFIN},
+	"T051.LAST-ACK#2":   {Reason: rstBelowAfterFIN},
 	// 3.10.7.4, second check with RFC 5961 section 3.2.
-	"T056.TIME-WAIT":    "in TIME-WAIT an RST not at exactly RCV.NXT is dropped silently, without the challenge ACK",
-	"T059.SYN-RECEIVED": refusedAsReset,
-	"suites/scripts/rst-syn-received-active.pkt": refusedAsReset,
-	"T060.CLOSE-WAIT": rstInCloseWait,
+	"T056.TIME-WAIT":    {Reason: "in TIME-WAIT an RST not at exactly RCV.NXT is dropped silently, without the challenge ACK"},
+	"T059.SYN-RECEIVED": {Reason: refusedAsReset},
+	"suites/scripts/rst-syn-received-active.pkt": {Reason: refusedAsReset},
+	"T060.CLOSE-WAIT": {Reason: rstInCloseWait},
 	// 3.10.7.4, fourth check: an in-window SYN in a passive SYN-RECEIVED.
-	"T066.SYN-RECEIVED": passiveSYN,
+	"T066.SYN-RECEIVED": {Reason: passiveSYN},
 	// 3.10.7.4, fifth check: a segment without ACK is dropped.
-	"T073.TIME-WAIT": "in TIME-WAIT a segment without the ACK bit draws an ACK instead of being dropped silently",
+	"T073.TIME-WAIT": {Reason: "in TIME-WAIT a segment without the ACK bit draws an ACK instead of being dropped silently"},
 	// 3.10.7.4, fifth check: SND.UNA < SEG.ACK =< SND.NXT in SYN-RECEIVED.
-	"T076.SYN-RECEIVED#2": "in SYN-RECEIVED after a simultaneous open, an ACK equal to SND.UNA (the ISS) is taken as acceptable (RFC 793's SND.UNA =< SEG.ACK) and completes the handshake",
+	"T076.SYN-RECEIVED#2": {Reason: "in SYN-RECEIVED after a simultaneous open, an ACK equal to SND.UNA (the ISS) is taken as acceptable (RFC 793's SND.UNA =< SEG.ACK) and completes the handshake"},
 	// 3.6.1 (SHLD-3): data after a full close draws <SEQ=SND.NXT><CTL=RST>.
-	"T092.FIN-WAIT-1": "the RST for data arriving after close() takes its sequence number from the segment's ACK, so it is SND.NXT-1 while the FIN is unacknowledged, not SND.NXT",
+	"T092.FIN-WAIT-1": {Reason: "the RST for data arriving after close() takes its sequence number from the segment's ACK, so it is SND.NXT-1 while the FIN is unacknowledged, not SND.NXT"},
 	// 3.6.1 (MAY-2), with RFC 1122 section 4.2.2.13.
-	"MAY-2#2": oldDuplicateSYN,
+	"MAY-2#2": {Reason: oldDuplicateSYN},
 	// 3.8.6 (SHLD-14): the right edge of the receive window never moves
 	// left.
-	"SHLD-14 [IPv4]": "with SO_RCVBUF 16384 an advertised 60-octet window is withdrawn (the right edge moves left) when the buffer's memory runs out",
+	"SHLD-14 [IPv4]": {Reason: "with SO_RCVBUF 16384 an advertised 60-octet window is withdrawn (the right edge moves left) when the buffer's memory runs out"},
 	// 3.10.8 (USER TIMEOUT) and 3.8.3 (R2 set in time, MUST-21).
-	"T101.ESTABLISHED":   userTimeoutLinux,
-	"T101.CLOSE-WAIT":    userTimeoutLinux,
-	"T101.FIN-WAIT-1":    userTimeoutLinux,
-	"T101.CLOSING":       userTimeoutLinux,
-	"T101.LAST-ACK":      userTimeoutLinux,
-	"T105.ESTABLISHED#2": userTimeoutLinux,
-	"T105.CLOSE-WAIT#2":  userTimeoutLinux,
-	"T105.FIN-WAIT-1#2":  userTimeoutLinux,
-	"T105.CLOSING#2":     userTimeoutLinux,
-	"T105.LAST-ACK#2":    userTimeoutLinux,
+	"T101.ESTABLISHED":   {Reason: userTimeoutLinux},
+	"T101.CLOSE-WAIT":    {Reason: userTimeoutLinux},
+	"T101.FIN-WAIT-1":    {Reason: userTimeoutLinux},
+	"T101.CLOSING":       {Reason: userTimeoutLinux},
+	"T101.LAST-ACK":      {Reason: userTimeoutLinux},
+	"T105.ESTABLISHED#2": {Reason: userTimeoutLinux},
+	"T105.CLOSE-WAIT#2":  {Reason: userTimeoutLinux},
+	"T105.FIN-WAIT-1#2":  {Reason: userTimeoutLinux},
+	"T105.CLOSING#2":     {Reason: userTimeoutLinux},
+	"T105.LAST-ACK#2":    {Reason: userTimeoutLinux},
 	// 3.9.2.2 (SHLD-26): abort on a hard ICMP error.
-	"SHLD-26": hardICMPSoft,
+	"SHLD-26": {Reason: hardICMPSoft},
 	// 3.8.6.3 (SHLD-19): an ACK at least every second full-sized segment.
-	"SHLD-19": "while the application does not read, one ACK covers a burst of 8000 octets: an early ACK is sent only when the window would grow, otherwise the delayed-ACK timer waits",
+	"SHLD-19": {Reason: "while the application does not read, one ACK covers a burst of 8000 octets: an early ACK is sent only when the window would grow, otherwise the delayed-ACK timer waits"},
 }
 
-var netstackKnown = map[string]string{
+var netstackKnown = map[string]Deviation{
 	// 3.10.1 (MUST-46): an OPEN to a broadcast or multicast address is
 	// refused.
-	"T003.CLOSED": "connect() to a broadcast or multicast address is accepted and a SYN sent to it",
+	"T003.CLOSED": {Reason: "connect() to a broadcast or multicast address is accepted and a SYN sent to it"},
 	// 3.10.3: RECEIVE in SYN-RECEIVED is queued until ESTABLISHED.
-	"T012.SYN-RECEIVED": "read() in SYN-RECEIVED (after a simultaneous open) fails with ENOTCONN instead of waiting for the connection",
+	"T012.SYN-RECEIVED": {Reason: "read() in SYN-RECEIVED (after a simultaneous open) fails with ENOTCONN instead of waiting for the connection"},
 	// 3.10.4: CLOSE in SYN-RECEIVED sends a FIN; in CLOSING and LAST-ACK it
 	// answers "connection closing".
-	"T019.SYN-RECEIVED": "close() in SYN-RECEIVED (after a simultaneous open) drops the connection silently: no FIN, no RST",
-	"T023.CLOSING":      secondShutdown,
-	"T023.LAST-ACK":     secondShutdown,
+	"T019.SYN-RECEIVED": {Reason: "close() in SYN-RECEIVED (after a simultaneous open) drops the connection silently: no FIN, no RST"},
+	"T023.CLOSING":      {Reason: secondShutdown},
+	"T023.LAST-ACK":     {Reason: secondShutdown},
 	// 3.10.5: ABORT sends <SEQ=SND.NXT><CTL=RST>; in CLOSING, LAST-ACK and
 	// TIME-WAIT it deletes the TCB.
-	"T027.SYN-RECEIVED": "close() with SO_LINGER {1, 0} in SYN-RECEIVED (after a simultaneous open) sends RST,ACK with sequence number 0, not SND.NXT",
-	"T028.CLOSING":      abortAfterFIN,
-	"T028.LAST-ACK":     abortAfterFIN,
-	"T028.TIME-WAIT":    abortAfterFIN,
+	"T027.SYN-RECEIVED": {Reason: "close() with SO_LINGER {1, 0} in SYN-RECEIVED (after a simultaneous open) sends RST,ACK with sequence number 0, not SND.NXT"},
+	"T028.CLOSING":      {Reason: abortAfterFIN},
+	"T028.LAST-ACK":     {Reason: abortAfterFIN},
+	"T028.TIME-WAIT":    {Reason: abortAfterFIN},
 	// 3.10.7.3, fourth check, then the eighth of 3.10.7.4.
-	"T047.SYN-SENT": synAckFIN,
+	"T047.SYN-SENT": {Reason: synAckFIN},
 	// 3.10.7.4, second check: an acceptable RST in TIME-WAIT closes the
 	// connection (T062); RFC 1337's fix F1 (T063) ignores it.
-	"T055.TIME-WAIT":                   rfc1337TimeWait,
-	"T062.TIME-WAIT":                   rfc1337TimeWait,
-	"suites/scripts/rst-time-wait.pkt": rfc1337TimeWait,
-	"T056.SYN-RECEIVED":                "an in-window RST in SYN-RECEIVED that is not at RCV.NXT closes the connection (RFC 793) instead of drawing a challenge ACK",
-	"T056.TIME-WAIT":                   "in TIME-WAIT an in-window RST is ignored (RFC 1337) without the challenge ACK",
-	"T060.CLOSE-WAIT":                  rstInCloseWait,
+	"T055.TIME-WAIT":                   {Reason: rfc1337TimeWait},
+	"T062.TIME-WAIT":                   {Reason: rfc1337TimeWait},
+	"suites/scripts/rst-time-wait.pkt": {Reason: rfc1337TimeWait},
+	"T056.SYN-RECEIVED":                {Reason: "an in-window RST in SYN-RECEIVED that is not at RCV.NXT closes the connection (RFC 793) instead of drawing a challenge ACK"},
+	"T056.TIME-WAIT":                   {Reason: "in TIME-WAIT an in-window RST is ignored (RFC 1337) without the challenge ACK"},
+	"T060.CLOSE-WAIT":                  {Reason: rstInCloseWait},
 	// 3.10.7.4, fourth check: an in-window SYN in SYN-RECEIVED.
-	"T066.SYN-RECEIVED": passiveSYN,
-	"T067.SYN-RECEIVED": "an in-window SYN in SYN-RECEIVED after a simultaneous open draws RST,ACK and a new SYN that restarts the handshake: neither RFC 5961's challenge ACK nor RFC 793's reset and close",
+	"T066.SYN-RECEIVED": {Reason: passiveSYN},
+	"T067.SYN-RECEIVED": {Reason: "an in-window SYN in SYN-RECEIVED after a simultaneous open draws RST,ACK and a new SYN that restarts the handshake: neither RFC 5961's challenge ACK nor RFC 793's reset and close"},
 	// 3.10.7.4, fourth check with RFC 5961 section 4.2.
-	"T069.TIME-WAIT": "a SYN in TIME-WAIT that cannot reopen the connection is dropped without the challenge ACK",
+	"T069.TIME-WAIT": {Reason: "a SYN in TIME-WAIT that cannot reopen the connection is dropped without the challenge ACK"},
 	// 3.10.7.4, fifth check with RFC 5961 section 5.2 (MAY-12).
-	"T074.ESTABLISHED": noACKCheck,
-	"T074.FIN-WAIT-1":  noACKCheck,
-	"T074.FIN-WAIT-2":  noACKCheck,
-	"T074.CLOSE-WAIT":  noACKCheck,
-	"T074.CLOSING":     noACKCheck,
-	"T074.LAST-ACK":    noACKCheck,
+	"T074.ESTABLISHED": {Reason: noACKCheck},
+	"T074.FIN-WAIT-1":  {Reason: noACKCheck},
+	"T074.FIN-WAIT-2":  {Reason: noACKCheck},
+	"T074.CLOSE-WAIT":  {Reason: noACKCheck},
+	"T074.CLOSING":     {Reason: noACKCheck},
+	"T074.LAST-ACK":    {Reason: noACKCheck},
 	// 3.10.7.4, fifth check: SND.UNA < SEG.ACK =< SND.NXT in SYN-RECEIVED.
-	"T076.SYN-RECEIVED#2": "in SYN-RECEIVED after a simultaneous open, an ACK below SND.UNA completes the handshake instead of drawing <SEQ=SEG.ACK><CTL=RST>",
+	"T076.SYN-RECEIVED#2": {Reason: "in SYN-RECEIVED after a simultaneous open, an ACK below SND.UNA completes the handshake instead of drawing <SEQ=SEG.ACK><CTL=RST>"},
 	// 3.10.7.4, fifth check: an ACK of something not yet sent is answered
 	// with an ACK and dropped.
-	"T080.ESTABLISHED": "in ESTABLISHED an ACK for data not yet sent (SEG.ACK > SND.NXT) is dropped without the ACK RFC 9293 asks for (it is sent in the other states)",
+	"T080.ESTABLISHED": {Reason: "in ESTABLISHED an ACK for data not yet sent (SEG.ACK > SND.NXT) is dropped without the ACK RFC 9293 asks for (it is sent in the other states)"},
 	// 3.10.7.4, seventh check: text after the peer's FIN is ignored.
-	"T093.CLOSING":  textAfterFIN,
-	"T093.LAST-ACK": textAfterFIN,
+	"T093.CLOSING":  {Reason: textAfterFIN},
+	"T093.LAST-ACK": {Reason: textAfterFIN},
 	// 3.9.2.3 (MUST-63).
-	"MUST-63 [IPv4]": "a SYN from a 0.0.0.0/8 source, which RFC 1122 section 3.2.1.3 forbids as a source, is answered",
+	"MUST-63 [IPv4]": {Reason: "a SYN from a 0.0.0.0/8 source, which RFC 1122 section 3.2.1.3 forbids as a source, is answered"},
 	// 3.10.8 (USER TIMEOUT) and 3.8.3 (R2 set in time, MUST-21).
-	"T101.ESTABLISHED":   userTimeoutNetstack,
-	"T101.CLOSE-WAIT":    userTimeoutNetstack,
-	"T101.FIN-WAIT-1":    userTimeoutNetstack,
-	"T101.CLOSING":       userTimeoutNetstack,
-	"T101.LAST-ACK":      userTimeoutNetstack,
-	"T105.ESTABLISHED#2": userTimeoutNetstack,
-	"T105.CLOSE-WAIT#2":  userTimeoutNetstack,
-	"T105.FIN-WAIT-1#2":  userTimeoutNetstack,
-	"T105.CLOSING#2":     userTimeoutNetstack,
-	"T105.LAST-ACK#2":    userTimeoutNetstack,
+	"T101.ESTABLISHED":   {Reason: userTimeoutNetstack},
+	"T101.CLOSE-WAIT":    {Reason: userTimeoutNetstack},
+	"T101.FIN-WAIT-1":    {Reason: userTimeoutNetstack},
+	"T101.CLOSING":       {Reason: userTimeoutNetstack},
+	"T101.LAST-ACK":      {Reason: userTimeoutNetstack},
+	"T105.ESTABLISHED#2": {Reason: userTimeoutNetstack},
+	"T105.CLOSE-WAIT#2":  {Reason: userTimeoutNetstack},
+	"T105.FIN-WAIT-1#2":  {Reason: userTimeoutNetstack},
+	"T105.CLOSING#2":     {Reason: userTimeoutNetstack},
+	"T105.LAST-ACK#2":    {Reason: userTimeoutNetstack},
 	// 3.8.3 (MUST-23): R2 for a SYN allows at least 3 minutes.
-	"T105.SYN-SENT": synGiveUp,
+	"T105.SYN-SENT": {Reason: synGiveUp},
 	// 3.8.3 (MUST-21): R2 can be set per connection.
-	"T105.SYN-SENT#2":   synCountIgnored,
-	"T105.SYN-RECEIVED": synCountIgnored,
+	"T105.SYN-SENT#2":   {Reason: synCountIgnored},
+	"T105.SYN-RECEIVED": {Reason: synCountIgnored},
 	// 3.9.2.2 (SHLD-26): abort on a hard ICMP error.
-	"SHLD-26": hardICMPSoft,
+	"SHLD-26": {Reason: hardICMPSoft},
 	// 3.8.2 (SHLD-8).
-	"SHLD-8": "no Explicit Congestion Notification (RFC 3168): the SYN,ACK does not agree to ECN",
+	"SHLD-8": {Reason: "no Explicit Congestion Notification (RFC 3168): the SYN,ACK does not agree to ECN"},
 	// 3.6.1 (SHLD-4, MAY-2), with RFC 1122 section 4.2.2.13.
-	"SHLD-4":  "no timestamp-based TIME-WAIT reuse (RFC 6191): a SYN with a newer timestamp but a lower sequence number is dropped",
-	"MAY-2":   "a connection reopened from TIME-WAIT soon after can get the old connection's ISS, below the old sequence numbers: nothing makes the new ISS exceed them",
-	"MAY-2#2": oldDuplicateSYN,
+	"SHLD-4":  {Reason: "no timestamp-based TIME-WAIT reuse (RFC 6191): a SYN with a newer timestamp but a lower sequence number is dropped"},
+	"MAY-2":   {Reason: "a connection reopened from TIME-WAIT soon after can get the old connection's ISS, below the old sequence numbers: nothing makes the new ISS exceed them"},
+	"MAY-2#2": {Reason: oldDuplicateSYN},
 	// 3.8.3 (MUST-23): R2 for a SYN allows at least 3 minutes.
-	"MUST-23": synGiveUp,
+	"MUST-23": {Reason: synGiveUp},
 	// 3.7.4 (SHLD-7): the Nagle algorithm.
-	"SHLD-7": "the target's sockets start with TCP_NODELAY on: Nagle's algorithm, which works when asked for, is off by default",
+	"SHLD-7": {Reason: "the target's sockets start with TCP_NODELAY on: Nagle's algorithm, which works when asked for, is off by default"},
 	// 3.8.6.2.1 (MUST-38): sender silly window syndrome avoidance.
-	"MUST-38": "no sender silly-window avoidance: a 10-octet usable window is filled at once with a 10-octet segment",
+	"MUST-38": {Reason: "no sender silly-window avoidance: a 10-octet usable window is filled at once with a 10-octet segment"},
 	// 3.8.6.3 (SHLD-18): delayed ACKs.
-	"SHLD-18": "no delayed ACK: every segment is acknowledged at once",
+	"SHLD-18": {Reason: "no delayed ACK: every segment is acknowledged at once"},
 }
 
 const (
@@ -162,99 +162,99 @@ const (
 	noACKCheck              = "no RFC 5961 section 5.2 check of the ACK field: data whose ACK is far below SND.UNA is taken (or dropped, or reset after the peer's FIN) instead of drawing a challenge ACK"
 )
 
-var lwipKnown = map[string]string{
+var lwipKnown = map[string]Deviation{
 	// 3.10.1 (MUST-46): an OPEN to a broadcast or multicast address is
 	// refused.
-	"T003.CLOSED": "connect() to a broadcast or multicast address is accepted and a SYN sent to it",
+	"T003.CLOSED": {Reason: "connect() to a broadcast or multicast address is accepted and a SYN sent to it"},
 	// 3.10.2 and 3.10.3: calls refused, or queued, by state.
-	"T005.LISTEN":     "write() on a listening socket fails with EINPROGRESS (lwIP's answer for a netconn that is not idle), which says the call is under way rather than refused",
-	"T008.SYN-SENT":   "write() in SYN-SENT fails at once with EINPROGRESS, on a blocking socket too, instead of queueing the data until ESTABLISHED",
-	"T011.CLOSED":     "read() on a socket that never connected fails with EAGAIN, as if data might still come, instead of an error: lwIP waits for data on any TCP socket",
-	"T014.CLOSE-WAIT": "once read() has returned end of stream, lwIP shuts the socket's receive side and later reads fail with ENOTCONN instead of returning end of stream again",
+	"T005.LISTEN":     {Reason: "write() on a listening socket fails with EINPROGRESS (lwIP's answer for a netconn that is not idle), which says the call is under way rather than refused"},
+	"T008.SYN-SENT":   {Reason: "write() in SYN-SENT fails at once with EINPROGRESS, on a blocking socket too, instead of queueing the data until ESTABLISHED"},
+	"T011.CLOSED":     {Reason: "read() on a socket that never connected fails with EAGAIN, as if data might still come, instead of an error: lwIP waits for data on any TCP socket"},
+	"T014.CLOSE-WAIT": {Reason: "once read() has returned end of stream, lwIP shuts the socket's receive side and later reads fail with ENOTCONN instead of returning end of stream again"},
 	// 3.10.5: ABORT is close() with SO_LINGER {1, 0}.
-	"T026.SYN-SENT":    lwipAbortUnacked,
-	"T028.CLOSING":     lwipAbortUnacked,
-	"T028.LAST-ACK":    lwipAbortUnacked,
-	"T027.ESTABLISHED": lwipAbortGraceful,
-	"T027.FIN-WAIT-2":  lwipAbortGraceful,
-	"T027.CLOSE-WAIT":  lwipAbortGraceful,
-	"T028.TIME-WAIT":   lwipAbortGraceful,
+	"T026.SYN-SENT":    {Reason: lwipAbortUnacked},
+	"T028.CLOSING":     {Reason: lwipAbortUnacked},
+	"T028.LAST-ACK":    {Reason: lwipAbortUnacked},
+	"T027.ESTABLISHED": {Reason: lwipAbortGraceful},
+	"T027.FIN-WAIT-2":  {Reason: lwipAbortGraceful},
+	"T027.CLOSE-WAIT":  {Reason: lwipAbortGraceful},
+	"T028.TIME-WAIT":   {Reason: lwipAbortGraceful},
 	// 3.10.7.1, 3.10.7.2, 3.10.7.4 and 3.5.2: a reset for a segment with
 	// ACK is <SEQ=SEG.ACK><CTL=RST>.
-	"T032.CLOSED":       lwipRSTACK,
-	"T034.LISTEN":       lwipRSTACK,
-	"T035.LISTEN":       lwipRSTACK,
-	"T076.SYN-RECEIVED": lwipRSTACK,
-	"T100.CLOSED":       lwipRSTACK,
-	"MUST-11":           lwipRSTACK,
-	"suites/scripts/rst-closed-port-forms.pkt":    lwipRSTACK,
-	"suites/scripts/close-remote-first.pkt":       lwipRSTACK,
-	"suites/scripts/rst-syn-received-passive.pkt": lwipRSTACK,
-	"suites/closed_port_ack.go":                   lwipRSTACK,
-	"suites/scripts/rst-closed-port.pkt":          "the RST,ACK for a SYN to a closed port advertises a window of 65407 (lwIP 2.1.3's tcp_rst byte-swaps its 32767 twice) where the script expects 0",
+	"T032.CLOSED":       {Reason: lwipRSTACK},
+	"T034.LISTEN":       {Reason: lwipRSTACK},
+	"T035.LISTEN":       {Reason: lwipRSTACK},
+	"T076.SYN-RECEIVED": {Reason: lwipRSTACK},
+	"T100.CLOSED":       {Reason: lwipRSTACK},
+	"MUST-11":           {Reason: lwipRSTACK},
+	"suites/scripts/rst-closed-port-forms.pkt":    {Reason: lwipRSTACK},
+	"suites/scripts/close-remote-first.pkt":       {Reason: lwipRSTACK},
+	"suites/scripts/rst-syn-received-passive.pkt": {Reason: lwipRSTACK},
+	"suites/closed_port_ack.go":                   {Reason: lwipRSTACK},
+	"suites/scripts/rst-closed-port.pkt":          {Reason: "the RST,ACK for a SYN to a closed port advertises a window of 65407 (lwIP 2.1.3's tcp_rst byte-swaps its 32767 twice) where the script expects 0"},
 	// 3.9.2.3 (MUST-63): a SYN from an invalid source address is ignored.
-	"T038.LISTEN#2 [IPv4]": lwipBadSource,
-	"MUST-63":              lwipBadSource,
+	"T038.LISTEN#2 [IPv4]": {Reason: lwipBadSource},
+	"MUST-63":              {Reason: lwipBadSource},
 	// 3.10.7.3: SYN-SENT.
-	"T041.SYN-SENT": "an unacceptable ACK in SYN-SENT draws RST,ACK (the ACK bit set) and at once a retransmission of the SYN",
-	"T043.SYN-SENT": "an RST acknowledging the SYN is reported as ECONNRESET, not ECONNREFUSED: lwIP reports every reset as ERR_RST",
-	"T047.SYN-SENT": "a FIN on the SYN,ACK is not processed: the connection becomes ESTABLISHED and the ACK covers the SYN only",
-	"T049.SYN-SENT": "an acceptable ACK without SYN in SYN-SENT is answered with RST,ACK and an immediate SYN retransmission instead of being dropped (fifth check)",
+	"T041.SYN-SENT": {Reason: "an unacceptable ACK in SYN-SENT draws RST,ACK (the ACK bit set) and at once a retransmission of the SYN"},
+	"T043.SYN-SENT": {Reason: "an RST acknowledging the SYN is reported as ECONNRESET, not ECONNREFUSED: lwIP reports every reset as ERR_RST"},
+	"T047.SYN-SENT": {Reason: "a FIN on the SYN,ACK is not processed: the connection becomes ESTABLISHED and the ACK covers the SYN only"},
+	"T049.SYN-SENT": {Reason: "an acceptable ACK without SYN in SYN-SENT is answered with RST,ACK and an immediate SYN retransmission instead of being dropped (fifth check)"},
 	// 3.10.7.3, fourth check (MUST-10): simultaneous open.
-	"T048.SYN-SENT":                               lwipNoSimultaneousOpen,
-	"T006.SYN-RECEIVED":                           lwipNoSimultaneousOpen,
-	"T008.SYN-RECEIVED":                           lwipNoSimultaneousOpen,
-	"T012.SYN-RECEIVED":                           lwipNoSimultaneousOpen,
-	"T019.SYN-RECEIVED":                           lwipNoSimultaneousOpen,
-	"T027.SYN-RECEIVED":                           lwipNoSimultaneousOpen,
-	"T059.SYN-RECEIVED":                           lwipNoSimultaneousOpen,
-	"T067.SYN-RECEIVED":                           lwipNoSimultaneousOpen,
-	"T068.SYN-RECEIVED":                           lwipNoSimultaneousOpen,
-	"T075.SYN-RECEIVED#2":                         lwipNoSimultaneousOpen,
-	"T076.SYN-RECEIVED#2":                         lwipNoSimultaneousOpen,
-	"MUST-10":                                     lwipNoSimultaneousOpen,
-	"suites/scripts/simultaneous-open.pkt":        lwipNoSimultaneousOpen,
-	"suites/scripts/simultaneous-open-synack.pkt": lwipNoSimultaneousOpen,
-	"suites/scripts/rst-syn-received-active.pkt":  lwipNoSimultaneousOpen,
+	"T048.SYN-SENT":                               {Reason: lwipNoSimultaneousOpen},
+	"T006.SYN-RECEIVED":                           {Reason: lwipNoSimultaneousOpen},
+	"T008.SYN-RECEIVED":                           {Reason: lwipNoSimultaneousOpen},
+	"T012.SYN-RECEIVED":                           {Reason: lwipNoSimultaneousOpen},
+	"T019.SYN-RECEIVED":                           {Reason: lwipNoSimultaneousOpen},
+	"T027.SYN-RECEIVED":                           {Reason: lwipNoSimultaneousOpen},
+	"T059.SYN-RECEIVED":                           {Reason: lwipNoSimultaneousOpen},
+	"T067.SYN-RECEIVED":                           {Reason: lwipNoSimultaneousOpen},
+	"T068.SYN-RECEIVED":                           {Reason: lwipNoSimultaneousOpen},
+	"T075.SYN-RECEIVED#2":                         {Reason: lwipNoSimultaneousOpen},
+	"T076.SYN-RECEIVED#2":                         {Reason: lwipNoSimultaneousOpen},
+	"MUST-10":                                     {Reason: lwipNoSimultaneousOpen},
+	"suites/scripts/simultaneous-open.pkt":        {Reason: lwipNoSimultaneousOpen},
+	"suites/scripts/simultaneous-open-synack.pkt": {Reason: lwipNoSimultaneousOpen},
+	"suites/scripts/rst-syn-received-active.pkt":  {Reason: lwipNoSimultaneousOpen},
 	// 3.10.7.4, first check: an unacceptable segment is dropped after the
 	// ACK.
-	"T050.SYN-RECEIVED":   lwipSynRcvdSeqCheck,
-	"T050.SYN-RECEIVED#2": lwipSynRcvdSeqCheck,
+	"T050.SYN-RECEIVED":   {Reason: lwipSynRcvdSeqCheck},
+	"T050.SYN-RECEIVED#2": {Reason: lwipSynRcvdSeqCheck},
 	// 3.8.6.3 and 3.10.7.4, seventh check: the ACK of data.
 	// 3.10.7.4, seventh check, with RFC 5681 section 4.2.
 	// 3.10.7.4, second check: RST in TIME-WAIT (RFC 1337 fix F1).
-	"T055.TIME-WAIT":                   lwipTimeWaitRST,
-	"T062.TIME-WAIT":                   lwipTimeWaitRST,
-	"suites/scripts/rst-time-wait.pkt": lwipTimeWaitRST,
-	"T056.TIME-WAIT":                   "in TIME-WAIT an in-window RST not at RCV.NXT is dropped silently (RFC 1337), without RFC 5961's challenge ACK",
+	"T055.TIME-WAIT":                   {Reason: lwipTimeWaitRST},
+	"T062.TIME-WAIT":                   {Reason: lwipTimeWaitRST},
+	"suites/scripts/rst-time-wait.pkt": {Reason: lwipTimeWaitRST},
+	"T056.TIME-WAIT":                   {Reason: "in TIME-WAIT an in-window RST not at RCV.NXT is dropped silently (RFC 1337), without RFC 5961's challenge ACK"},
 	// 3.10.7.4, fourth check.
-	"T066.SYN-RECEIVED": "an in-window SYN in SYN-RECEIVED after a passive open is ignored: the half-open connection stays instead of being dropped (back to LISTEN)",
-	"T069.TIME-WAIT":    "a SYN at RCV.NXT in TIME-WAIT draws RST,ACK with sequence number 0 (the SYN's empty ACK field) instead of RFC 5961's challenge ACK",
+	"T066.SYN-RECEIVED": {Reason: "an in-window SYN in SYN-RECEIVED after a passive open is ignored: the half-open connection stays instead of being dropped (back to LISTEN)"},
+	"T069.TIME-WAIT":    {Reason: "a SYN at RCV.NXT in TIME-WAIT draws RST,ACK with sequence number 0 (the SYN's empty ACK field) instead of RFC 5961's challenge ACK"},
 	// 3.10.7.4, fifth check: a segment without ACK is dropped.
-	"T073.ESTABLISHED": lwipNoACKBit,
-	"T073.FIN-WAIT-1":  lwipNoACKBit,
-	"T073.FIN-WAIT-2":  lwipNoACKBit,
-	"T073.TIME-WAIT":   "in TIME-WAIT text without the ACK bit draws an ACK instead of being dropped silently",
+	"T073.ESTABLISHED": {Reason: lwipNoACKBit},
+	"T073.FIN-WAIT-1":  {Reason: lwipNoACKBit},
+	"T073.FIN-WAIT-2":  {Reason: lwipNoACKBit},
+	"T073.TIME-WAIT":   {Reason: "in TIME-WAIT text without the ACK bit draws an ACK instead of being dropped silently"},
 	// 3.10.7.4, fifth check with RFC 5961 section 5.2 (MAY-12).
-	"T074.ESTABLISHED": lwipNoACKCheck,
-	"T074.FIN-WAIT-1":  lwipNoACKCheck,
-	"T074.FIN-WAIT-2":  lwipNoACKCheck,
-	"T074.CLOSE-WAIT":  lwipNoACKCheck,
-	"T074.CLOSING":     lwipNoACKCheck,
-	"T074.LAST-ACK":    lwipNoACKCheck,
+	"T074.ESTABLISHED": {Reason: lwipNoACKCheck},
+	"T074.FIN-WAIT-1":  {Reason: lwipNoACKCheck},
+	"T074.FIN-WAIT-2":  {Reason: lwipNoACKCheck},
+	"T074.CLOSE-WAIT":  {Reason: lwipNoACKCheck},
+	"T074.CLOSING":     {Reason: lwipNoACKCheck},
+	"T074.LAST-ACK":    {Reason: lwipNoACKCheck},
 	// 3.8.1 and RFC 6298 section 2.1: the initial RTO.
-	"T102.SYN-SENT#2":                      lwipInitialRTO,
-	"T103.SYN-RECEIVED":                    lwipInitialRTO,
-	"suites/scripts/retransmit-synack.pkt": lwipInitialRTO,
+	"T102.SYN-SENT#2":                      {Reason: lwipInitialRTO},
+	"T103.SYN-RECEIVED":                    {Reason: lwipInitialRTO},
+	"suites/scripts/retransmit-synack.pkt": {Reason: lwipInitialRTO},
 	// 3.8.6.1 (SHLD-29) and 3.10.7.4, fifth check (the window update).
-	"T107.ESTABLISHED#2": "a zero-window ACK with the same SEQ and ACK as the last window update is ignored (lwIP lets such a segment only open the window; RFC 9293 updates when SND.WL2 =< SEG.ACK), so the data goes out into the closed window",
-	"T107.CLOSE-WAIT#2":  "the first zero-window probe leaves three ticks of the 500 ms slow timer after the window closed (about 1.25 s), later than the 1 s RTO of RFC 6298 the spec allows (SHLD-29)",
+	"T107.ESTABLISHED#2": {Reason: "a zero-window ACK with the same SEQ and ACK as the last window update is ignored (lwIP lets such a segment only open the window; RFC 9293 updates when SND.WL2 =< SEG.ACK), so the data goes out into the closed window"},
+	"T107.CLOSE-WAIT#2":  {Reason: "the first zero-window probe leaves three ticks of the 500 ms slow timer after the window closed (about 1.25 s), later than the 1 s RTO of RFC 6298 the spec allows (SHLD-29)"},
 	// 3.8.4 (MUST-26, MUST-27): the keep-alive interval.
 	// 3.9.2.2 (MUST-54, SHLD-26): ICMP errors.
-	"MUST-54": lwipNoICMP,
-	"SHLD-26": lwipNoICMP,
+	"MUST-54": {Reason: lwipNoICMP},
+	"SHLD-26": {Reason: lwipNoICMP},
 	// 3.8.2 (SHLD-8).
-	"SHLD-8": "no Explicit Congestion Notification (RFC 3168) in this build: the SYN,ACK does not agree to ECN",
+	"SHLD-8": {Reason: "no Explicit Congestion Notification (RFC 3168) in this build: the SYN,ACK does not agree to ECN"},
 }
 
 const (

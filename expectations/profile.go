@@ -36,10 +36,20 @@ type Profile struct {
 	Notes []string
 	// Known are the specs the target is known to fail, by case ID
 	// ("T047.SYN-SENT", or "T038.LISTEN#2 [IPv4]" for one family only),
-	// each with the reason. Such a spec is an expected
-	// failure, and a failure of its own the day it passes, so the profile
-	// stays honest.
-	Known map[string]string
+	// each with the reason and the failure it is expected to show. Such a
+	// spec is an expected failure; a failure of its own the day it passes,
+	// so the profile stays honest.
+	Known map[string]Deviation
+}
+
+// Deviation is a spec a target is known to fail: why, and how.
+type Deviation struct {
+	// Reason says what the target does instead of what the spec asks.
+	Reason string
+	// Fails is a piece of the failure message the spec is expected to
+	// end with: the failing check's field, or its message. A failure
+	// that does not contain it is a failure of the spec like any other.
+	Fails string
 }
 
 // Follows reports whether the target follows the rules of a variant.

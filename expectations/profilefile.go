@@ -166,14 +166,14 @@ func duration(n *yaml.Node, key string) (time.Duration, error) {
 
 // known reads the known deviations: case ID, with " [IPv4]" or " [IPv6]"
 // for one family, to reason.
-func known(file string, n *yaml.Node, isCase func(string) bool) (map[string]string, error) {
+func known(file string, n *yaml.Node, isCase func(string) bool) (map[string]Deviation, error) {
 	if n.Kind == yaml.MappingNode && len(n.Content) == 0 {
 		return nil, nil
 	}
 	if n.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("known: want a mapping of case IDs to reasons")
 	}
-	out := map[string]string{}
+	out := map[string]Deviation{}
 	for i := 0; i < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		at := func(n *yaml.Node, format string, args ...any) error {
@@ -192,7 +192,7 @@ func known(file string, n *yaml.Node, isCase func(string) bool) (map[string]stri
 		if isCase != nil && !isCase(id) {
 			return nil, at(k, "known: no case has the ID %q (tcpconform list shows the IDs)", id)
 		}
-		out[k.Value] = v.Value
+		out[k.Value] = Deviation{Reason: v.Value}
 	}
 	return out, nil
 }
@@ -226,9 +226,9 @@ func FormatProfile(p Profile) []byte {
 	line("latency", p.Latency.String())
 	line("time-wait", p.TimeWait.String())
 	line("notes", nonNil(p.Notes))
-	known := p.Known
-	if known == nil {
-		known = map[string]string{}
+	known := map[string]string{}
+	for id, d := range p.Known {
+		known[id] = d.Reason
 	}
 	line("known", known)
 	return b.Bytes()

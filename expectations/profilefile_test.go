@@ -38,7 +38,7 @@ known:
 	want := Profile{
 		Target: "mystack", TimeWait: 2 * MSL, TimerGranularity: 250 * time.Millisecond,
 		Variants: []string{"base", "rfc1337"},
-		Known:    map[string]string{"T003.CLOSED": "broadcast accepted", "T038.LISTEN#2 [IPv4]": "v4 only"},
+		Known:    map[string]Deviation{"T003.CLOSED": {Reason: "broadcast accepted"}, "T038.LISTEN#2 [IPv4]": {Reason: "v4 only"}},
 	}
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("got %+v\nwant %+v", p, want)

@@ -184,10 +184,10 @@ func KnownDeviation(p expectations.Profile, c *Case) (string, bool) {
 	}
 	known := p.Known
 	if reason, ok := known[fmt.Sprintf("%s [%v]", c.ID, c.Family)]; ok {
-		return reason, true
+		return reason.Reason, true
 	}
 	reason, ok := known[c.ID]
-	return reason, ok
+	return reason.Reason, ok
 }
 
 // DeviationMessage is how a known deviation that failed as declared is

@@ -356,7 +356,7 @@ func TestRunOptionsProfile(t *testing.T) {
 			}
 			tt.Fatalf("the FIN was not acknowledged")
 		}}
-	mine := expectations.Profile{Target: "mine", TimerGranularity: 7 * time.Millisecond, Known: map[string]string{"T047.SYN-SENT [IPv4]": "mine says so"}}
+	mine := expectations.Profile{Target: "mine", TimerGranularity: 7 * time.Millisecond, Known: map[string]expectations.Deviation{"T047.SYN-SENT [IPv4]": {Reason: "mine says so"}}}
 	res := injector.Run(context.Background(), netstack(t), c, injector.RunOptions{Profile: &mine})
 	if res.Outcome != injector.Deviated || !strings.Contains(res.Message, "known deviation of mine: mine says so") {
 		t.Errorf("declared by the given profile: %v %q", res.Outcome, res.Message)
