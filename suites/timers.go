@@ -516,6 +516,26 @@ var _ = spec("T106", state.TimeWait, "TIME-WAIT lasts its full duration, then CL
 		t.Expect(r.State()).To(BeInState(state.Closed))
 	})
 
+// T099 with T106 (RFC 9293 section 3.10.7.4, eighth check, TIME-WAIT): a
+// retransmission of the peer's FIN is acknowledged and restarts the 2 MSL
+// timeout, so TIME-WAIT lasts its full duration from the retransmission,
+// not from the first FIN.
+var _ = spec("T099", state.TimeWait, "retransmitted FIN restarts the TIME-WAIT timeout", virtualTime,
+	func(t *injector.T) {
+		r := reach(t, state.FinWait2)
+		fin := r.SndNxt
+		arriveAcked(t, r, state.TimeWait, wire.FIN|wire.ACK)
+		tw, tol := t.Profile().TimeWait, t.Peer().Tolerance
+		t.Sleep(tw / 2)
+		r.Send(wire.FIN|wire.ACK, injector.WithSeq(fin))
+		r.expectPast(t, challengeACK(r.TConn))
+		r.ExpectNothing(tw - tol)
+		t.Expect(r.State()).To(BeInState(state.TimeWait),
+			"RFC 9293 section 3.10.7.4: the retransmitted FIN restarts the 2 MSL timeout, so TIME-WAIT lasts %v from it", tw)
+		t.Sleep(2 * tol)
+		t.Expect(r.State()).To(BeInState(state.Closed))
+	})
+
 // zeroWindowProbe is a probe of the peer's zero window (RFC 9293 section
 // 3.8.6.1): one octet of new data, or a retransmission, which here (all
 // data being acknowledged) can only be of sequence space before SND.UNA:
