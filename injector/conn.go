@@ -222,8 +222,11 @@ func (c *Conn) fillTimestamps(opts []wire.Option) []wire.Option {
 	return out
 }
 
-// tsVal is the peer's timestamp clock: milliseconds of instance time, offset
-// so that it is never zero.
+// tsVal is the peer's timestamp clock: a tick a millisecond of the case's
+// time (virtual or real), from 1000 so that it is never zero. It is one
+// clock for every connection of the case, so it never goes back, and it
+// advances across each Sleep or wait, so a target's TS.Recent moves with it
+// (RFC 7323 sections 4.3 and 5.3).
 func (c *Conn) tsVal() uint32 { return 1000 + uint32(c.p.Elapsed()/time.Millisecond) }
 
 func withoutKind(opts []wire.Option, k wire.OptionKind) []wire.Option {

@@ -367,3 +367,35 @@ func TestRunOptionsProfile(t *testing.T) {
 		t.Errorf("declared by the built-in profile only: %v %q", res.Outcome, res.Message)
 	}
 }
+
+// The peer's TSval is a clock of a millisecond a tick that runs with the
+// case's time (virtual here): it advances by what a Sleep lets pass, and a
+// later connection of the same case goes on from it, never back, so that
+// TS.Recent updates and PAWS (RFC 7323 sections 4.3 and 5) are exercised.
+func TestPeerTSvalAdvancesWithTheCaseClock(t *testing.T) {
+	var vals []uint32
+	res := run(t, func(tt *injector.T) {
+		tsval := func(s wire.Segment) uint32 {
+			o, ok := s.Option(wire.KindTimestamps)
+			tt.Expect(ok).To(gomega.BeTrue(), "the peer's segment carries no timestamps: %v", s)
+			return o.(wire.Timestamps).Val
+		}
+		lfd := tt.Listen(8080)
+		for range 2 {
+			c := tt.Dial(8080)
+			vals = append(vals, tsval(c.Send(wire.SYN)))
+			c.Expect(BeSegment(Flags(wire.SYN | wire.ACK)))
+			tt.Sleep(250 * time.Millisecond)
+			vals = append(vals, tsval(c.Send(wire.ACK)))
+			tt.Accept(lfd)
+		}
+	}, injector.RunOptions{})
+	if res.Outcome != injector.Passed {
+		t.Fatalf("%v\n%s", res.Outcome, res.Message)
+	}
+	for i := 1; i < len(vals); i++ {
+		if d := vals[i] - vals[i-1]; vals[i] < vals[i-1] || (i%2 == 1 && d != 250) {
+			t.Errorf("TSvals %v: step %d is %d, want 250 after a Sleep of 250 ms, and never back", vals, i, int32(d))
+		}
+	}
+}
