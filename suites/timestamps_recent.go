@@ -24,7 +24,7 @@ const tsTick = 20 * time.Millisecond
 // old TSval (the SYN's, say), or takes the TSval of an out-of-order
 // segment, sends a TSecr other than the one asked for.
 var _ = behaviourWithID("RFC 7323 4.3: TSecr echoes the TSval of the last segment in order, not a stale one nor an out-of-order one's",
-	[]string{"rfc7323:4.3", "rfc7323:3.2", "rfc9293:3.10.7.4", "state:ESTABLISHED"},
+	[]string{"T091", "SHLD-31", "rfc7323:4.3", "rfc7323:3.2", "rfc9293:3.10.7.4", "state:ESTABLISHED"},
 	injector.Needs{},
 	func(t *injector.T) {
 		c, fd := acceptConn(t)

@@ -28,7 +28,7 @@ import (
 // SHLD-14: no shrinking), and not to be larger than the receive buffer
 // where the target tells it.
 var _ = behaviourWithID("RFC 7323 2.3: the target's window field is its window shifted by its own shift, and its SYN's is never shifted",
-	[]string{"rfc7323:2.3", "rfc7323:2.2", "rfc9293:3.8.6", "state:SYN-SENT", "state:SYN-RECEIVED", "state:ESTABLISHED"},
+	[]string{"T046", "T009", "rfc7323:2.3", "rfc7323:2.2", "rfc9293:3.8.6", "rfc9293:3.10.7.3", "state:SYN-SENT", "state:SYN-RECEIVED", "state:ESTABLISHED"},
 	injector.Needs{},
 	func(t *injector.T) {
 		lfd := t.Listen(servicePort)

@@ -20,7 +20,7 @@ import (
 // the shift stops at 1000, one that shifts the wrong way, or by its own
 // shift, goes beyond 4000.
 var _ = behaviourWithID("RFC 7323 2.3: the peer's window scale is honoured when sending: a window field of 1000 with shift 2 lets 4000 octets out, no more",
-	[]string{"rfc7323:2.3", "rfc9293:3.8.6", "rfc9293:3.10.7.4", "state:ESTABLISHED"},
+	[]string{"T009", "T078", "rfc7323:2.3", "rfc9293:3.8.6", "rfc9293:3.10.7.4", "state:ESTABLISHED"},
 	injector.Needs{},
 	func(t *injector.T) {
 		const shift, field, mss = 2, 1000, 1000
