@@ -257,7 +257,7 @@ var lwipKnown = map[string]Deviation{
 	// 3.8.2 (SHLD-8).
 	"SHLD-8": {Reason: "no Explicit Congestion Notification (RFC 3168) in this build: the SYN,ACK does not agree to ECN"},
 	// 3.4.1 (MUST-8).
-	"MUST-8": {Reason: "the ISS is not clock-driven: without LWIP_HOOK_TCP_ISN, tcp_next_iss adds the slow timer's tick count to a static counter, so ISNs for one four-tuple 100 ms apart can be equal"}, // Fails: "want a tick between", once profile files carry it
+	"MUST-8": {Reason: "the ISS is not clock-driven: without LWIP_HOOK_TCP_ISN, tcp_next_iss adds the slow timer's tick count to a static counter, so ISNs for one four-tuple a fraction of a second apart can be equal"}, // Fails: "want a tick between", once profile files carry it
 }
 
 const (

@@ -25,13 +25,13 @@ const (
 // Section 3.4.1 (MUST-8): ISN = M + F(localip, localport, remoteip,
 // remoteport, secretkey), M a clock (RFC 6528 section 3). For one
 // four-tuple F is the same each time, so the ISSs of the target's SYN,ACKs
-// to connections on that tuple, 100 ms and then 300 ms apart, differ by
+// to connections on that tuple, 200 ms and then 600 ms apart, differ by
 // the time between them counted in the clock's ticks: both differences
 // positive, at one rate, whose tick lies within isnTickMin..isnTickMax. A
 // stack without the clock term (the same ISN for the tuple every time) or
 // with a random ISN fails. Each connection is reset in SYN-RECEIVED, so no
 // TIME-WAIT holds the tuple.
-var _ = check([]string{"MUST-8"}, "3.4.1", "ISNs for one four-tuple advance with a clock: 100 ms and 300 ms apart, at one rate of a tick between 1 ns and 64 us", injector.Needs{},
+var _ = check([]string{"MUST-8"}, "3.4.1", "ISNs for one four-tuple advance with a clock: 200 ms and 600 ms apart, at one rate of a tick between 1 ns and 64 us", injector.Needs{},
 	func(t *injector.T) {
 		t.Listen(servicePort)
 		type sample struct {
@@ -40,7 +40,7 @@ var _ = check([]string{"MUST-8"}, "3.4.1", "ISNs for one four-tuple advance with
 		}
 		var got []sample
 		var port uint16
-		for i, wait := range []time.Duration{0, 100 * time.Millisecond, 300 * time.Millisecond} {
+		for i, wait := range []time.Duration{0, 200 * time.Millisecond, 600 * time.Millisecond} {
 			t.Sleep(wait)
 			c := t.Dial(servicePort)
 			if i == 0 {
