@@ -83,9 +83,13 @@ const ccFlightRounds = 4
 // ccFlight is ccFirstFlight, then the peer acknowledging each flight in
 // full until one has at least segs segments of reqFlowMSS. It returns the
 // connection and where that flight starts and ends; nothing of it is
-// acknowledged.
+// acknowledged. A first flight of all ccData octets fails: nothing but the
+// data limited it, so the congestion window the spec watches is not there.
 func ccFlight(t *injector.T, segs int) (c *injector.TConn, start, end seq.Value) {
 	c, end = ccFirstFlight(t)
+	if end == c.TargetISS.Add(1+ccData) {
+		t.Fatalf("RFC 5681 section 3.1: the target sent all %d octets written before any acknowledgment: no congestion window limits its flight", ccData)
+	}
 	start = c.TargetISS.Add(1)
 	for round := 1; end.Distance(start) < seq.Size(segs*reqFlowMSS); round++ {
 		if round > ccFlightRounds {
