@@ -32,13 +32,27 @@ func ccInitialWindow(mss int) int {
 	return min(10*mss, max(2*mss, 14600))
 }
 
-// ccSettle lets the target send what it sends at once and takes it: on a
-// virtual clock 10 ms pass; on a real one 50 ms and the target's lateness,
-// less than any retransmission timeout (RFC 6298's minimum is 1 s, Linux's
-// 200 ms) after the segments the peer last acknowledged.
+// ccQuiet is how long the target must send nothing before ccSettle takes a
+// flight as whole: 10 ms on a virtual clock; on a real one 50 ms and the
+// target's lateness, less than any retransmission timeout after the last
+// acknowledgment (RFC 6298's minimum is 1 s, Linux's 200 ms).
+func ccQuiet(t *injector.T) time.Duration {
+	return reqFlowLong(t, 10*time.Millisecond, 50*time.Millisecond+t.Peer().Late)
+}
+
+// ccSettle lets the target send what it sends at once and takes it: all it
+// sends until it is quiet for ccQuiet, so that a target slowed down by the
+// machine's load shows its whole flight, not part of it.
 func ccSettle(t *injector.T, c *injector.TConn) []expectations.Observed {
-	t.Sleep(reqFlowLong(t, 10*time.Millisecond, 50*time.Millisecond+t.Peer().Late))
-	return reqFlowTake(t, c)
+	var got []expectations.Observed
+	for {
+		t.Sleep(ccQuiet(t))
+		more := reqFlowTake(t, c)
+		if len(more) == 0 {
+			return got
+		}
+		got = append(got, more...)
+	}
 }
 
 // ccNewOctets checks that segs are all data segments and returns how many
@@ -69,7 +83,7 @@ func ccFirstFlight(t *injector.T) (*injector.TConn, seq.Value) {
 	t.Write(fd, pattern(ccData, 'a'))
 	n, high := ccNewOctets(t, ccSettle(t, c), c.TargetISS.Add(1))
 	if n == 0 {
-		t.Fatalf("the target sent no data within %v of the write", reqFlowLong(t, 10*time.Millisecond, 50*time.Millisecond+t.Peer().Late))
+		t.Fatalf("the target sent no data within %v of the write", ccQuiet(t))
 	}
 	return c, high
 }
