@@ -42,18 +42,23 @@ func ccQuiet(t *injector.T) time.Duration {
 
 // ccSettle lets the target send what it sends at once and takes it: all it
 // sends until it is quiet for ccQuiet, so that a target slowed down by the
-// machine's load shows its whole flight, not part of it.
+// machine's load shows its whole flight, not part of it. A target that is
+// never quiet is taken as it is after ccSettleRounds waits.
 func ccSettle(t *injector.T, c *injector.TConn) []expectations.Observed {
 	var got []expectations.Observed
-	for {
+	for range ccSettleRounds {
 		t.Sleep(ccQuiet(t))
 		more := reqFlowTake(t, c)
 		if len(more) == 0 {
-			return got
+			break
 		}
 		got = append(got, more...)
 	}
+	return got
 }
+
+// ccSettleRounds bounds ccSettle's waits.
+const ccSettleRounds = 20
 
 // ccNewOctets checks that segs are all data segments and returns how many
 // of their octets lie at or beyond high, the sequence number after the
