@@ -240,6 +240,11 @@ var seqsKnown = map[string]Deviation{
 	"SHLD-7":                                   {Reason: seqsNoNagle},
 	"SHLD-18":                                  {Reason: seqsNoDelayedACK},
 	"MUST-38":                                  {Reason: seqsNoSenderSWS},
+	"MUST-38.data-in-flight":                   {Reason: seqsNoSenderSWS},         // Fails: "the target sent into a window that had opened by a sliver", once profile files carry it
+	"MUST-27":                                  {Reason: seqsNoKeepAlive},         // Fails: "SO_KEEPALIVE", once profile files carry it
+	"MUST-19.initial-window":                   {Reason: seqsNoCongestionControl}, // Fails: "more than the initial window", once profile files carry it
+	"MUST-19.slow-start":                       {Reason: seqsNoCongestionControl}, // Fails: "no congestion window limits its flight", once profile files carry it
+	"MUST-19.loss-window":                      {Reason: seqsNoCongestionControl}, // Fails: "no congestion window limits its flight", once profile files carry it
 	"MUST-39":                                  {Reason: seqsNoWindowUpdate},
 	"SHLD-14":                                  {Reason: seqsNoWindowUpdate},
 	"MUST-54":                                  {Reason: seqsNoICMP},
@@ -297,6 +302,7 @@ const (
 	seqsNoKeepAlive             = "no keep-alive: seqs has no timer to send probes, so SO_KEEPALIVE is refused (ENOPROTOOPT)"
 	seqsNoNagle                 = "no Nagle algorithm (RFC 9293 section 3.7.4): data goes out as soon as the window allows, so TCP_NODELAY 0 is refused (ENOPROTOOPT)"
 	seqsNoDelayedACK            = "no delayed ACK: every segment is acknowledged at once"
+	seqsNoCongestionControl     = "no congestion control (RFC 5681): no congestion window, so no initial window, slow start or loss window; data goes out as far as the peer's window allows, and is never retransmitted"
 	seqsNoSenderSWS             = "no sender silly-window avoidance: a small usable window is filled at once"
 	seqsNoWindowUpdate          = "no window update when the application reads: TCPConn.Read frees room in the receive ring but queues no segment, so a closed window is reopened only by the next segment seqs sends for another reason"
 	seqsNoICMP                  = "ICMP is not handled: PortStack.RecvEth takes TCP and UDP only"

@@ -236,10 +236,22 @@ func challengeACK(c *injector.TConn) *SegmentMatcher {
 // requirement, and the spec's group.
 func check(reqs []string, section, name string, needs injector.Needs, run func(t *injector.T), extra ...string) bool {
 	_, file, line, _ := runtime.Caller(1)
-	loc := fmt.Sprintf("suites/%s:%d", filepath.Base(file), line)
+	return declareCheck(fmt.Sprintf("suites/%s:%d", filepath.Base(file), line), reqs[0], reqs, section, name, needs, run, extra)
+}
+
+// checkAs is check with an ID of its own, reqs[0] then "." and aspect
+// ("MUST-19.initial-window"), for a requirement that several specs in
+// several files check: each keeps its ID whichever of the others are
+// declared, and before it or after.
+func checkAs(aspect string, reqs []string, section, name string, needs injector.Needs, run func(t *injector.T), extra ...string) bool {
+	_, file, line, _ := runtime.Caller(1)
+	return declareCheck(fmt.Sprintf("suites/%s:%d", filepath.Base(file), line), reqs[0]+"."+aspect, reqs, section, name, needs, run, extra)
+}
+
+func declareCheck(loc, id string, reqs []string, section, name string, needs injector.Needs, run func(t *injector.T), extra []string) bool {
 	labels := append(append([]string(nil), reqs...), "rfc9293:"+section)
 	labels = append(labels, extra...)
-	caseID := uniqueID(reqs[0])
+	caseID := uniqueID(id)
 	for _, f := range []injector.Family{injector.IPv4, injector.IPv6} {
 		ls := append(append([]string(nil), labels...), fmt.Sprintf("ipv%d", int(f)))
 		registered = append(registered, &injector.Case{
