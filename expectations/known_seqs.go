@@ -115,6 +115,7 @@ var seqsKnown = map[string]Deviation{
 	"MUST-34":                              {Reason: seqsNoRetransmission},
 	"MUST-35":                              {Reason: seqsNoRetransmission},
 	"MUST-36":                              {Reason: seqsNoRetransmission},
+	"MUST-19":                              {Reason: seqsNoRetransmission, Fails: "the third duplicate ACK asks for"},
 	"T103.SYN-RECEIVED":                    {Reason: seqsNoRetransmission},
 	"T104.ESTABLISHED":                     {Reason: seqsNoRetransmission},
 	"T104.FIN-WAIT-1":                      {Reason: seqsNoRetransmission},
@@ -237,7 +238,7 @@ var seqsKnown = map[string]Deviation{
 	"MUST-26":                                  {Reason: seqsNoKeepAlive},
 	"MUST-29":                                  {Reason: seqsNoKeepAlive},
 	"T108.ESTABLISHED#4":                       {Reason: seqsNoKeepAlive},
-	"SHLD-7":                                   {Reason: seqsNoNagle},
+	"SHLD-7":                                   {Reason: seqsNoNagle, Fails: "Nagle should be on unless the application turns it off"},
 	"SHLD-18":                                  {Reason: seqsNoDelayedACK},
 	"MUST-38":                                  {Reason: seqsNoSenderSWS},
 	"MUST-38.data-in-flight":                   {Reason: seqsNoSenderSWS},         // Fails: "the target sent into a window that had opened by a sliver", once profile files carry it

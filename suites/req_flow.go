@@ -887,33 +887,6 @@ var _ = check([]string{"MUST-60"}, "3.9.1.2", "small writes are not buffered ind
 		t.Expect(got[0].Segment.Payload).To(gm.Equal(second))
 	})
 
-// Section 3.7.4: the Nagle algorithm: while data is unacknowledged, small
-// writes are held until the acknowledgment comes (or a full segment
-// gathers). Five writes of 100 octets after an unacknowledged first one send
-// nothing; its ACK releases them together, as one segment.
-var _ = check([]string{"SHLD-7"}, "3.7.4", "Nagle: small writes held while data is unacknowledged, then sent together", withState,
-	func(t *injector.T) {
-		c, fd, _ := reqFlowAccept(t)
-		nodelay, err := t.Sockets().GetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY)
-		t.Expect(err).NotTo(gm.HaveOccurred(), "getsockopt(TCP_NODELAY)")
-		if nodelay != 0 {
-			// Off by default: turn it on, to see whether it works at all;
-			// the default is judged at the end.
-			t.Expect(t.Sockets().SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 0)).To(gm.Succeed())
-		}
-		t.Write(fd, pattern(100, 'a'))
-		c.Expect(BeSegment(FlagsInclude(wire.ACK), Seq(1), PayloadLen(100)))
-		for i := 0; i < 5; i++ {
-			t.Write(fd, pattern(100, 'A'))
-		}
-		c.ExpectNothing(100 * time.Millisecond)
-		c.Send(wire.ACK)
-		reqFlowWithin(t, c, t.Peer().Elapsed(), 0, 500*time.Millisecond,
-			BeSegment(FlagsInclude(wire.ACK), Seq(101), PayloadLen(500)))
-		t.Expect(nodelay).To(gm.BeZero(), "RFC 9293 section 3.7.4 (SHLD-7): Nagle should be on unless the application turns it off "+
-			"(MUST-17 asks for a way to disable it); it works once asked for, but TCP_NODELAY is on by default")
-	})
-
 // Section 3.9.1.2: the sender should send segments as large as it can. A
 // bulk write with the window open goes out in segments of the full effective
 // MSS (the peer's 1000), all but the last.

@@ -1,0 +1,106 @@
+package suites
+
+import (
+	"errors"
+	"syscall"
+	"time"
+
+	gm "github.com/onsi/gomega"
+
+	"github.com/tcpconform/tcpconform/injector"
+	"github.com/tcpconform/tcpconform/seq"
+	"github.com/tcpconform/tcpconform/wire"
+
+	. "github.com/tcpconform/tcpconform/expectations"
+)
+
+// The Nagle algorithm, RFC 9293 section 3.7.4 (RFC 1122 section 4.2.3.4):
+// while data is unacknowledged, small writes are held until the
+// acknowledgment comes or a full segment gathers (SHLD-7), and the
+// application can turn it off per connection (MUST-17; TCP_NODELAY). Whether
+// it is on by default and whether it works are separate specs, so that a
+// stack with TCP_NODELAY on by default is still checked for a Nagle that
+// holds data when asked to. The helpers start with "nagle".
+
+// nagleSmall is the size of each small write, far below the MSS.
+const nagleSmall = 100
+
+// nagleSet sets TCP_NODELAY on fd to v, skipping where the target has no
+// such option.
+func nagleSet(t *injector.T, fd, v int) {
+	err := t.Sockets().SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, v)
+	if errors.Is(err, syscall.ENOPROTOOPT) || errors.Is(err, syscall.EOPNOTSUPP) {
+		t.Skipf("the target has no TCP_NODELAY (%v), so Nagle cannot be turned on or off", err)
+	}
+	t.Expect(err).NotTo(gm.HaveOccurred(), "setsockopt(TCP_NODELAY, %d)", v)
+}
+
+// nagleOutstanding has the target send one small segment on an idle
+// connection, which it must do at once, and leaves it unacknowledged; then
+// the application writes five more small pieces. It returns the sequence
+// number after the first segment.
+func nagleOutstanding(t *injector.T, c *injector.TConn, fd int) seq.Value {
+	t.Write(fd, pattern(nagleSmall, 'a'))
+	first := c.Expect(BeSegment(FlagsInclude(wire.ACK), Seq(1), PayloadLen(nagleSmall)))
+	for i := 0; i < 5; i++ {
+		t.Write(fd, pattern(nagleSmall, 'A'))
+	}
+	return first.Segment.Seq.Add(nagleSmall)
+}
+
+// nagleHeld checks that nothing left within 100 ms of the small writes
+// behind unacknowledged data; why is the failure's reason.
+func nagleHeld(t *injector.T, c *injector.TConn, why string) {
+	t.Sleep(100 * time.Millisecond)
+	for _, o := range reqFlowTake(t, c) {
+		if len(o.Segment.Payload) > 0 {
+			t.Fatalf("%s; a small write left while data was unacknowledged\n  segment   %v", why, o)
+		}
+	}
+}
+
+// nagleReleased acknowledges the first segment and checks that the held
+// writes then leave together, at once, as one segment starting at next.
+func nagleReleased(t *injector.T, c *injector.TConn, next seq.Value) {
+	c.Send(wire.ACK)
+	reqFlowWithin(t, c, t.Peer().Elapsed(), 0, t.Peer().Late, BeSegment(FlagsInclude(wire.ACK), SeqNum(next), PayloadLen(5*nagleSmall)))
+}
+
+// Section 3.7.4 (SHLD-7): Nagle is on unless the application turns it off:
+// on a new connection, left as it is, five small writes after an
+// unacknowledged one are held, then sent together when the ACK comes.
+var _ = check([]string{"SHLD-7"}, "3.7.4", "Nagle on by default: small writes held while data is unacknowledged", withState,
+	func(t *injector.T) {
+		c, fd, _ := reqFlowAccept(t)
+		next := nagleOutstanding(t, c, fd)
+		nagleHeld(t, c, "RFC 9293 section 3.7.4 (SHLD-7): Nagle should be on unless the application turns it off")
+		nagleReleased(t, c, next)
+	})
+
+// Section 3.7.4 (SHLD-7): Nagle turned on explicitly (TCP_NODELAY 0) holds
+// small writes while data is unacknowledged, and the ACK releases them
+// together as one segment. This holds whatever the default.
+var _ = check([]string{"SHLD-7"}, "3.7.4", "Nagle turned on: small writes held while data is unacknowledged, then sent together", withState,
+	func(t *injector.T) {
+		c, fd, _ := reqFlowAccept(t)
+		nagleSet(t, fd, 0)
+		next := nagleOutstanding(t, c, fd)
+		nagleHeld(t, c, "RFC 9293 section 3.7.4 (SHLD-7): with Nagle on (TCP_NODELAY 0) small writes must wait for the ACK of outstanding data")
+		nagleReleased(t, c, next)
+	})
+
+// Section 3.7.4 (MUST-17): the application can turn Nagle off
+// (TCP_NODELAY 1): then the five small writes behind unacknowledged data
+// leave at once, without waiting for its ACK.
+var _ = check([]string{"MUST-17"}, "3.7.4", "Nagle turned off: small writes leave at once behind unacknowledged data", withState,
+	func(t *injector.T) {
+		c, fd, _ := reqFlowAccept(t)
+		nagleSet(t, fd, 1)
+		end := nagleOutstanding(t, c, fd).Add(5 * nagleSmall)
+		from := t.Peer().Elapsed()
+		for c.RcvNxt.LessThan(end) {
+			reqFlowWithin(t, c, from, 0, t.Peer().Late, reqFlowSeg{
+				"a small write sent at once: RFC 9293 section 3.7.4 (MUST-17), with Nagle off (TCP_NODELAY 1) data must not wait for the ACK of outstanding data",
+				reqFlowDataSeg.ok})
+		}
+	})
