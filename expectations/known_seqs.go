@@ -247,6 +247,7 @@ var seqsKnown = map[string]Deviation{
 	"MUST-19.slow-start":                       {Reason: seqsNoCongestionControl}, // Fails: "no congestion window limits its flight", once profile files carry it
 	"MUST-19.loss-window":                      {Reason: seqsNoCongestionControl}, // Fails: "no congestion window limits its flight", once profile files carry it
 	"MUST-39":                                  {Reason: seqsNoWindowUpdate},
+	"MUST-39#2":                                {Reason: seqsNoWindowUpdate, Fails: "sent without a probe from the peer once the application has read"},
 	"SHLD-14":                                  {Reason: seqsNoWindowUpdate},
 	"MUST-54":                                  {Reason: seqsNoICMP},
 	"SHLD-26":                                  {Reason: seqsNoICMP},
