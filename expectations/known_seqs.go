@@ -151,6 +151,7 @@ var seqsKnown = map[string]Deviation{
 	"MUST-69":                                  {Reason: seqsInOrderOnly},
 	"MUST-7":                                   {Reason: seqsInOrderOnly},
 	"SHLD-31":                                  {Reason: seqsInOrderOnly},
+	"MAY-13":                                   {Reason: seqsInOrderOnly, Fails: "an immediate duplicate ACK"},
 	"T050.ESTABLISHED":                         {Reason: seqsInOrderOnly},
 	"T050.ESTABLISHED#2":                       {Reason: seqsInOrderOnly},
 	"T050.FIN-WAIT-1":                          {Reason: seqsInOrderOnly},
