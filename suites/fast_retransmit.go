@@ -84,44 +84,48 @@ func frOpen(t *injector.T, c *injector.TConn, fd int) frFlight {
 // section 7) on a real clock.
 func frAfterLoss(flight int) int { return flight*7/10 + 1 }
 
-// frRetransmission matches the resending of the segment at una.
-func frRetransmission(una seq.Value) reqFlowSeg {
-	return reqFlowSeg{fmt.Sprintf("a retransmission of the segment at seq %d (SND.UNA)", uint32(una)), func(s wire.Segment) bool {
-		return reqFlowDataSeg.ok(s) && s.Seq == una
-	}}
+// frRecovery is a loss in progress: the flight the peer took, the hole at
+// una, the blocks the peer has SACKed, whether the target may resend the
+// hole by now (after the third duplicate ACK, or sooner with SACK, where
+// RACK may find it lost) and whether it did.
+type frRecovery struct {
+	t      *injector.T
+	c      *injector.TConn
+	f      frFlight
+	una    seq.Value
+	sacked []wire.SACKBlock
+	mayRtx bool
+	resent bool
 }
 
-// frTake checks what the target sent while the peer was sending duplicate
-// ACKs: each segment is new data, the retransmission of the hole at una
-// when hole is set, or a tail loss probe resending the last segment
-// (RFC 8985 section 7.3); once the hole may be resent, so may any octets
-// not SACKed (RFC 6675's NextSeg rule 3, or RACK marking them lost).
-// Nothing it sent may cover octets in sacked. It
-// returns whether the hole was resent, and moves f.end past new data.
-func frTake(t *injector.T, c *injector.TConn, f *frFlight, una seq.Value, hole bool, sacked []wire.SACKBlock, got []expectations.Observed) bool {
-	resent := false
-	last := f.segs[len(f.segs)-1].Segment
+// take checks what the target sent while the peer was sending duplicate
+// ACKs: each segment is new data, the retransmission of the hole when it
+// may be resent, or a tail loss probe resending the last segment (RFC 8985
+// section 7.3); once the hole may be resent, so may any octets not SACKed
+// (RFC 6675's NextSeg rule 3, or RACK marking them lost). Nothing may cover
+// octets the peer SACKed. New data moves the flight's end.
+func (r *frRecovery) take(got []expectations.Observed) {
+	last := r.f.segs[len(r.f.segs)-1].Segment
 	for _, o := range got {
 		s := o.Segment
 		end := s.Seq.Add(seq.Size(len(s.Payload)))
 		switch {
 		case !reqFlowDataSeg.ok(s) || s.Flags&wire.FIN != 0:
-			t.Fatalf("expected data segments only while the peer reports a loss\n  actual    %v", o)
-		case frCovers(sacked, s):
-			t.Fatalf("RFC 6675 section 4 (NextSeg): octets the peer selectively acknowledged must not be sent again; SACKed %v\n  actual    %v", sacked, o)
-		case s.Seq == una && hole:
-			resent = true
-		case s.Seq == una:
-			t.Fatalf("RFC 5681 section 3.2: fewer than three duplicate ACKs must not trigger fast retransmit (the first two may send new data, RFC 3042)\n  actual    %v", o)
-		case !end.GreaterThan(f.end) && s.Seq != last.Seq && !hole:
-			t.Fatalf("RFC 5681 section 3.2: before the third duplicate ACK only new data (RFC 3042) or a loss probe of the last segment (seq %d, RFC 8985 section 7.3) may be sent\n  actual    %v",
+			r.t.Fatalf("expected data segments only while the peer reports a loss\n  actual    %v", o)
+		case frCovers(r.sacked, s):
+			r.t.Fatalf("RFC 6675 section 4 (NextSeg): octets the peer selectively acknowledged must not be sent again; SACKed %v\n  actual    %v", r.sacked, o)
+		case s.Seq == r.una && r.mayRtx:
+			r.resent = true
+		case s.Seq == r.una:
+			r.t.Fatalf("RFC 5681 section 3.2: fewer than three duplicate ACKs must not trigger fast retransmit (the first two may send new data, RFC 3042)\n  actual    %v", o)
+		case !end.GreaterThan(r.f.end) && s.Seq != last.Seq && !r.mayRtx:
+			r.t.Fatalf("RFC 5681 section 3.2: before the third duplicate ACK only new data (RFC 3042) or a loss probe of the last segment (seq %d, RFC 8985 section 7.3) may be sent\n  actual    %v",
 				uint32(last.Seq), o)
 		}
-		if end.GreaterThan(f.end) {
-			f.end = end
+		if end.GreaterThan(r.f.end) {
+			r.f.end = end
 		}
 	}
-	return resent
 }
 
 // frCovers reports whether s carries octets inside one of the blocks.
@@ -144,27 +148,25 @@ func frCovers(blocks []wire.SACKBlock, s wire.Segment) bool {
 // everything, and the target must send no more than frAfterLoss of the
 // first flight at once.
 func frRecover(t *injector.T, c *injector.TConn, f frFlight, sack func(i int) []wire.SACKBlock) {
-	una := f.segs[0].Segment.Seq
+	r := &frRecovery{t: t, c: c, f: f, una: f.segs[0].Segment.Seq, mayRtx: sack != nil}
 	flight := len(f.segs)
-	resent := false
-	var sacked []wire.SACKBlock
 	for i := 1; i < flight; i++ {
 		var opts []injector.SendOption
 		if sack != nil {
-			sacked = sack(i)
-			opts = append(opts, injector.WithOptions(wire.SACK(sacked)))
+			r.sacked = sack(i)
+			opts = append(opts, injector.WithOptions(wire.SACK(r.sacked)))
 		}
-		c.Send(wire.ACK, append(opts, injector.WithAck(una))...)
+		c.Send(wire.ACK, append(opts, injector.WithAck(r.una))...)
+		r.mayRtx = r.mayRtx || i == 3
 		from := t.Peer().Elapsed()
-		for i == 3 && !resent {
-			o := reqFlowWithin(t, c, from, 0, t.Peer().Late, reqFlowSeg{
-				fmt.Sprintf("data: new, or the retransmission of seq %d (SND.UNA) the third duplicate ACK asks for (RFC 5681 section 3.2)", uint32(una)),
-				reqFlowDataSeg.ok})
-			resent = frTake(t, c, &f, una, true, sacked, []expectations.Observed{o})
+		for i == 3 && !r.resent {
+			r.take([]expectations.Observed{reqFlowWithin(t, c, from, 0, t.Peer().Late, reqFlowSeg{
+				fmt.Sprintf("data: new, or the retransmission of seq %d (SND.UNA) the third duplicate ACK asks for (RFC 5681 section 3.2)", uint32(r.una)),
+				reqFlowDataSeg.ok})})
 		}
-		resent = frTake(t, c, &f, una, sack != nil || resent, sacked, frQuiet(t, c)) || resent
+		r.take(frQuiet(t, c))
 	}
-	c.RcvNxt = f.end
+	c.RcvNxt = r.f.end
 	c.Send(wire.ACK)
 	var burst []expectations.Observed
 	for _, o := range frQuiet(t, c) {
