@@ -7,8 +7,8 @@ import (
 
 	gm "github.com/onsi/gomega"
 
+	"github.com/tcpconform/tcpconform/expectations"
 	"github.com/tcpconform/tcpconform/injector"
-	"github.com/tcpconform/tcpconform/seq"
 	"github.com/tcpconform/tcpconform/wire"
 
 	. "github.com/tcpconform/tcpconform/expectations"
@@ -37,31 +37,44 @@ func nagleSet(t *injector.T, fd, v int) {
 
 // nagleOutstanding has the target send one small segment on an idle
 // connection, which it must do at once, and leaves it unacknowledged; then
-// the application writes five more small pieces. It returns the sequence
-// number after the first segment.
-func nagleOutstanding(t *injector.T, c *injector.TConn, fd int) seq.Value {
+// the application writes five more small pieces. It returns that segment.
+func nagleOutstanding(t *injector.T, c *injector.TConn, fd int) expectations.Observed {
 	t.Write(fd, pattern(nagleSmall, 'a'))
 	first := c.Expect(BeSegment(FlagsInclude(wire.ACK), Seq(1), PayloadLen(nagleSmall)))
 	for i := 0; i < 5; i++ {
 		t.Write(fd, pattern(nagleSmall, 'A'))
 	}
-	return first.Segment.Seq.Add(nagleSmall)
+	return first
 }
 
-// nagleHeld checks that nothing left within 100 ms of the small writes
-// behind unacknowledged data; why is the failure's reason.
-func nagleHeld(t *injector.T, c *injector.TConn, why string) {
-	t.Sleep(100 * time.Millisecond)
+// nagleProbe is how soon after the first segment a tail loss probe may
+// carry held data: RFC 8985 section 7.2 adds the peer's delayed-ACK time
+// (200 ms) to the probe timeout when one segment is in flight.
+const nagleProbe = 200 * time.Millisecond
+
+// nagleHeld checks that the small writes behind the unacknowledged first
+// segment stay held for 150 ms after it left; why is the failure's reason.
+// Data leaving later may be a loss probe (RFC 8985 section 7), which the
+// check cannot tell from a Nagle that gave up: on a target so slow that
+// its writes took that long, the case is skipped.
+func nagleHeld(t *injector.T, c *injector.TConn, first expectations.Observed, why string) {
+	t.Sleep(max(first.At+150*time.Millisecond-t.Peer().Elapsed(), 0))
 	for _, o := range reqFlowTake(t, c) {
-		if len(o.Segment.Payload) > 0 {
+		if len(o.Segment.Payload) == 0 {
+			continue
+		}
+		if o.At-first.At < nagleProbe {
 			t.Fatalf("%s; a small write left while data was unacknowledged\n  segment   %v", why, o)
 		}
+		t.Skipf("the small writes took the target until %v after the first segment, when a loss probe (RFC 8985 section 7.2) may carry them: Nagle cannot be told apart\n  segment   %v",
+			o.At-first.At, o)
 	}
 }
 
 // nagleReleased acknowledges the first segment and checks that the held
 // writes then leave together, at once, as one segment starting at next.
-func nagleReleased(t *injector.T, c *injector.TConn, next seq.Value) {
+func nagleReleased(t *injector.T, c *injector.TConn, first expectations.Observed) {
+	next := first.Segment.Seq.Add(nagleSmall)
 	c.Send(wire.ACK)
 	reqFlowWithin(t, c, t.Peer().Elapsed(), 0, t.Peer().Late, BeSegment(FlagsInclude(wire.ACK), SeqNum(next), PayloadLen(5*nagleSmall)))
 }
@@ -72,9 +85,9 @@ func nagleReleased(t *injector.T, c *injector.TConn, next seq.Value) {
 var _ = check([]string{"SHLD-7"}, "3.7.4", "Nagle on by default: small writes held while data is unacknowledged", withState,
 	func(t *injector.T) {
 		c, fd, _ := reqFlowAccept(t)
-		next := nagleOutstanding(t, c, fd)
-		nagleHeld(t, c, "RFC 9293 section 3.7.4 (SHLD-7): Nagle should be on unless the application turns it off")
-		nagleReleased(t, c, next)
+		first := nagleOutstanding(t, c, fd)
+		nagleHeld(t, c, first, "RFC 9293 section 3.7.4 (SHLD-7): Nagle should be on unless the application turns it off")
+		nagleReleased(t, c, first)
 	})
 
 // Section 3.7.4 (SHLD-7): Nagle turned on explicitly (TCP_NODELAY 0) holds
@@ -84,9 +97,9 @@ var _ = check([]string{"SHLD-7"}, "3.7.4", "Nagle turned on: small writes held w
 	func(t *injector.T) {
 		c, fd, _ := reqFlowAccept(t)
 		nagleSet(t, fd, 0)
-		next := nagleOutstanding(t, c, fd)
-		nagleHeld(t, c, "RFC 9293 section 3.7.4 (SHLD-7): with Nagle on (TCP_NODELAY 0) small writes must wait for the ACK of outstanding data")
-		nagleReleased(t, c, next)
+		first := nagleOutstanding(t, c, fd)
+		nagleHeld(t, c, first, "RFC 9293 section 3.7.4 (SHLD-7): with Nagle on (TCP_NODELAY 0) small writes must wait for the ACK of outstanding data")
+		nagleReleased(t, c, first)
 	})
 
 // Section 3.7.4 (MUST-17): the application can turn Nagle off
@@ -96,7 +109,8 @@ var _ = check([]string{"MUST-17"}, "3.7.4", "Nagle turned off: small writes leav
 	func(t *injector.T) {
 		c, fd, _ := reqFlowAccept(t)
 		nagleSet(t, fd, 1)
-		end := nagleOutstanding(t, c, fd).Add(5 * nagleSmall)
+		first := nagleOutstanding(t, c, fd)
+		end := first.Segment.Seq.Add(6 * nagleSmall)
 		from := t.Peer().Elapsed()
 		for c.RcvNxt.LessThan(end) {
 			reqFlowWithin(t, c, from, 0, t.Peer().Late, reqFlowSeg{
