@@ -85,17 +85,42 @@ func frOpen(t *injector.T, c *injector.TConn, fd int) frFlight {
 func frAfterLoss(flight int) int { return flight*7/10 + 1 }
 
 // frRecovery is a loss in progress: the flight the peer took, the hole at
-// una, the blocks the peer has SACKed, whether the target may resend the
-// hole by now (after the third duplicate ACK, or sooner with SACK, where
-// RACK may find it lost) and whether it did.
+// una, the SACK blocks of each duplicate ACK the peer sent, whether the
+// target may resend the hole by now (after the third duplicate ACK, or
+// sooner with SACK, where RACK may find it lost) and whether it did.
 type frRecovery struct {
 	t      *injector.T
 	c      *injector.TConn
 	f      frFlight
 	una    seq.Value
-	sacked []wire.SACKBlock
+	sacks  []frSACK
 	mayRtx bool
 	resent bool
+}
+
+// frSACK is what one duplicate ACK reported, and when the peer sent it.
+type frSACK struct {
+	at     time.Duration
+	blocks []wire.SACKBlock
+}
+
+// sackedBefore returns the blocks the target knew of when it sent a
+// segment that left at: those of the last duplicate ACK sent before, less
+// the time the target may take to act on it (its latency, and 5 ms of
+// scheduling on a real clock), so that a segment the target sent just as
+// a later ACK arrived is not judged by that ACK.
+func (r *frRecovery) sackedBefore(at time.Duration) []wire.SACKBlock {
+	margin := time.Duration(0)
+	if !reqFlowVirtual(r.t) {
+		margin = 5*time.Millisecond + r.t.Peer().Late
+	}
+	var blocks []wire.SACKBlock
+	for _, s := range r.sacks {
+		if s.at+margin <= at {
+			blocks = s.blocks
+		}
+	}
+	return blocks
 }
 
 // take checks what the target sent while the peer was sending duplicate
@@ -112,8 +137,8 @@ func (r *frRecovery) take(got []expectations.Observed) {
 		switch {
 		case !reqFlowDataSeg.ok(s) || s.Flags&wire.FIN != 0:
 			r.t.Fatalf("expected data segments only while the peer reports a loss\n  actual    %v", o)
-		case frCovers(r.sacked, s):
-			r.t.Fatalf("RFC 6675 section 4 (NextSeg): octets the peer selectively acknowledged must not be sent again; SACKed %v\n  actual    %v", r.sacked, o)
+		case frCovers(r.sackedBefore(o.At), s):
+			r.t.Fatalf("RFC 6675 section 4 (NextSeg): octets the peer selectively acknowledged must not be sent again; SACKed %v\n  actual    %v", r.sackedBefore(o.At), o)
 		case s.Seq == r.una && r.mayRtx:
 			r.resent = true
 		case s.Seq == r.una:
@@ -153,8 +178,8 @@ func frRecover(t *injector.T, c *injector.TConn, f frFlight, sack func(i int) []
 	for i := 1; i < flight; i++ {
 		var opts []injector.SendOption
 		if sack != nil {
-			r.sacked = sack(i)
-			opts = append(opts, injector.WithOptions(wire.SACK(r.sacked)))
+			r.sacks = append(r.sacks, frSACK{t.Peer().Elapsed(), sack(i)})
+			opts = append(opts, injector.WithOptions(wire.SACK(sack(i))))
 		}
 		c.Send(wire.ACK, append(opts, injector.WithAck(r.una))...)
 		r.mayRtx = r.mayRtx || i == 3
@@ -164,8 +189,16 @@ func frRecover(t *injector.T, c *injector.TConn, f frFlight, sack func(i int) []
 				fmt.Sprintf("data: new, or the retransmission of seq %d (SND.UNA) the third duplicate ACK asks for (RFC 5681 section 3.2)", uint32(r.una)),
 				reqFlowDataSeg.ok})})
 		}
-		r.take(frQuiet(t, c))
+		// After the third, the duplicate ACKs go without a pause, so
+		// that on a real clock the recovery ends before the
+		// retransmission's own timer could fire.
+		if i < 3 {
+			r.take(frQuiet(t, c))
+		} else {
+			r.take(reqFlowTake(t, c))
+		}
 	}
+	r.take(frQuiet(t, c))
 	c.RcvNxt = r.f.end
 	c.Send(wire.ACK)
 	var burst []expectations.Observed
