@@ -135,7 +135,7 @@ var netstackKnown = map[string]Deviation{
 	// 3.8.3 (MUST-23): R2 for a SYN allows at least 3 minutes.
 	"MUST-23": {Reason: synGiveUp},
 	// 3.7.4 (SHLD-7): the Nagle algorithm.
-	"SHLD-7": {Reason: "the target's sockets start with TCP_NODELAY on: Nagle's algorithm, which works when turned on (SHLD-7#2), is off by default"}, // Fails: "Nagle should be on unless the application turns it off", once profile files carry it
+	"SHLD-7": {Reason: "the target's sockets start with TCP_NODELAY on: Nagle's algorithm, which works when turned on (SHLD-7.enabled), is off by default"}, // Fails: "Nagle should be on unless the application turns it off", once profile files carry it
 	// 3.8.6.2.1 (MUST-38): sender silly window syndrome avoidance.
 	"MUST-38": {Reason: "no sender silly-window avoidance: a 10-octet usable window is filled at once with a 10-octet segment"},
 	// 3.8.6.3 (SHLD-18): delayed ACKs.

@@ -115,7 +115,7 @@ var seqsKnown = map[string]Deviation{
 	"MUST-34":                              {Reason: seqsNoRetransmission},
 	"MUST-35":                              {Reason: seqsNoRetransmission},
 	"MUST-36":                              {Reason: seqsNoRetransmission},
-	"MUST-19":                              {Reason: seqsNoRetransmission}, // Fails: "the third duplicate ACK asks for", once profile files carry it
+	"MUST-19.fast-retransmit":              {Reason: seqsNoRetransmission}, // Fails: "the third duplicate ACK asks for", once profile files carry it
 	"T103.SYN-RECEIVED":                    {Reason: seqsNoRetransmission},
 	"T104.ESTABLISHED":                     {Reason: seqsNoRetransmission},
 	"T104.FIN-WAIT-1":                      {Reason: seqsNoRetransmission},
@@ -248,7 +248,7 @@ var seqsKnown = map[string]Deviation{
 	"MUST-19.slow-start":                       {Reason: seqsNoCongestionControl}, // Fails: "no congestion window limits its flight", once profile files carry it
 	"MUST-19.loss-window":                      {Reason: seqsNoCongestionControl}, // Fails: "no congestion window limits its flight", once profile files carry it
 	"MUST-39":                                  {Reason: seqsNoWindowUpdate},
-	"MUST-39#2":                                {Reason: seqsNoWindowUpdate}, // Fails: "sent without a probe from the peer once the application has read", once profile files carry it
+	"MUST-39.window-update":                    {Reason: seqsNoWindowUpdate}, // Fails: "sent without a probe from the peer once the application has read", once profile files carry it
 	"SHLD-14":                                  {Reason: seqsNoWindowUpdate},
 	"MUST-54":                                  {Reason: seqsNoICMP},
 	"SHLD-26":                                  {Reason: seqsNoICMP},

@@ -218,7 +218,7 @@ func frRecover(t *injector.T, c *injector.TConn, f frFlight, sack func(i int) []
 // new data (limited transmit, RFC 3042) but not resend the first segment;
 // the third resends it at once, and after the recovery the target sends
 // less at once than before the loss.
-var _ = check([]string{"MUST-19"}, "3.8.2", "fast retransmit on the third duplicate ACK, then a smaller flight (RFC 5681 3.2)", withState,
+var _ = checkAs("fast-retransmit", []string{"MUST-19"}, "3.8.2", "fast retransmit on the third duplicate ACK, then a smaller flight (RFC 5681 3.2)", withState,
 	func(t *injector.T) {
 		c, fd, _ := reqFlowAccept(t)
 		frRecover(t, c, frOpen(t, c, fd), nil)
@@ -230,7 +230,7 @@ var _ = check([]string{"MUST-19"}, "3.8.2", "fast retransmit on the third duplic
 // RFC 8985 section 6.2, may decide sooner) and must be resent at once; the
 // SACKed segments must never be sent again, and the recovery ends with a
 // smaller flight, as without SACK.
-var _ = check([]string{"MUST-19"}, "3.8.2", "SACK recovery: the hole resent on three SACKed segments, SACKed data never (RFC 6675)", withState,
+var _ = checkAs("sack-recovery", []string{"MUST-19"}, "3.8.2", "SACK recovery: the hole resent on three SACKed segments, SACKed data never (RFC 6675)", withState,
 	func(t *injector.T) {
 		c, fd, synack := reqFlowConnect(t, reqFlowListen(t, 0), injector.DefaultWindow, wire.MSS(reqFlowMSS), wire.SACKPermitted{})
 		if !frOffers(synack, wire.KindSACKPermitted) {

@@ -93,7 +93,7 @@ var _ = check([]string{"SHLD-7"}, "3.7.4", "Nagle on by default: small writes he
 // Section 3.7.4 (SHLD-7): Nagle turned on explicitly (TCP_NODELAY 0) holds
 // small writes while data is unacknowledged, and the ACK releases them
 // together as one segment. This holds whatever the default.
-var _ = check([]string{"SHLD-7"}, "3.7.4", "Nagle turned on: small writes held while data is unacknowledged, then sent together", withState,
+var _ = checkAs("enabled", []string{"SHLD-7"}, "3.7.4", "Nagle turned on: small writes held while data is unacknowledged, then sent together", withState,
 	func(t *injector.T) {
 		c, fd, _ := reqFlowAccept(t)
 		nagleSet(t, fd, 0)

@@ -80,7 +80,7 @@ var _ = check([]string{"MAY-13", "SHLD-31"}, "3.10.7.4", "out-of-order data draw
 // With SACK (RFC 2018 section 4): each duplicate ACK's first SACK block is
 // the contiguous block of held data containing the segment that drew it,
 // however many blocks are held.
-var _ = check([]string{"MAY-13", "SHLD-31"}, "3.10.7.4", "out-of-order data with SACK: an immediate duplicate ACK whose first block holds the newest segment (RFC 2018 4)", withState,
+var _ = checkAs("sack", []string{"MAY-13", "SHLD-31"}, "3.10.7.4", "out-of-order data with SACK: an immediate duplicate ACK whose first block holds the newest segment (RFC 2018 4)", withState,
 	func(t *injector.T) {
 		c, fd, synack := reqFlowConnect(t, reqFlowListen(t, 0), injector.DefaultWindow, wire.MSS(reqFlowMSS), wire.SACKPermitted{})
 		if !frOffers(synack, wire.KindSACKPermitted) {

@@ -22,7 +22,7 @@ const wuAllowed = 200 * time.Millisecond
 // MSS), by the same section's SWS rule), before the peer would probe; the
 // peer here never probes, so a receiver that waits for a probe to tell its
 // window leaves the connection stalled.
-var _ = check([]string{"MUST-39"}, "3.8.6.2.2", "window update: once the application reads, the receiver reopens its closed window unprompted", withState,
+var _ = checkAs("window-update", []string{"MUST-39"}, "3.8.6.2.2", "window update: once the application reads, the receiver reopens its closed window unprompted", withState,
 	func(t *injector.T) {
 		c, fd, synack := reqFlowConnect(t, reqFlowListen(t, reqFlowRcvbuf), injector.DefaultWindow)
 		sent, _, maxWnd := reqFlowFill(t, c, synack)
