@@ -2,6 +2,7 @@ package expectations
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -37,7 +38,8 @@ type Profile struct {
 	// Known are the specs the target is known to fail, by case ID
 	// ("T047.SYN-SENT", or "T038.LISTEN#2 [IPv4]" for one family only),
 	// each with the reason and the failure it is expected to show. Such a
-	// spec is an expected failure; a failure of its own the day it passes,
+	// spec is an expected failure when it fails that way; any other
+	// failure of it is a failure like any other, and so is its passing,
 	// so the profile stays honest.
 	Known map[string]Deviation
 }
@@ -47,9 +49,24 @@ type Deviation struct {
 	// Reason says what the target does instead of what the spec asks.
 	Reason string
 	// Fails is a piece of the failure message the spec is expected to
-	// end with: the failing check's field, or its message. A failure
-	// that does not contain it is a failure of the spec like any other.
+	// end with: the failing check's field, or its message (see FailsAs).
+	// A failure that does not contain it is a failure of the spec like
+	// any other. Never empty.
 	Fails string
+}
+
+// FailsAs reports whether a failure message is the one d declares: whether
+// it contains d.Fails, runs of white space in either counting as one space
+// (a message's lines are indented and aligned, a profile's text is not).
+// A deviation that declares no failure matches none.
+func (d Deviation) FailsAs(failure string) bool {
+	want := collapseSpace(d.Fails)
+	return want != "" && strings.Contains(collapseSpace(failure), want)
+}
+
+// collapseSpace turns every run of white space in s into one space.
+func collapseSpace(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // Follows reports whether the target follows the rules of a variant.

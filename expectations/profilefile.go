@@ -22,9 +22,11 @@ import (
 //	time-wait: 2m                # default: 2 MSL (4m)
 //	notes:
 //	  - the initial RTO is 3 s
-//	known:                       # case ID (as "tcpconform list" shows it): reason
-//	  T003.CLOSED: connect() to a broadcast address is accepted
-//	  "T038.LISTEN#2 [IPv4]": for IPv4 only
+//	known:                       # case ID (as "tcpconform list" shows it)
+//	  T003.CLOSED:
+//	    reason: connect() to a broadcast address is accepted
+//	    fails: "no segment arrived"  # a piece of the failure it shows
+//	  "T038.LISTEN#2 [IPv4]": {reason: for IPv4 only, fails: "flags: want"}
 //
 // Keys absent from the file keep Reference's values.
 
@@ -165,13 +167,13 @@ func duration(n *yaml.Node, key string) (time.Duration, error) {
 }
 
 // known reads the known deviations: case ID, with " [IPv4]" or " [IPv6]"
-// for one family, to reason.
+// for one family, to a mapping of the reason and the failure.
 func known(file string, n *yaml.Node, isCase func(string) bool) (map[string]Deviation, error) {
 	if n.Kind == yaml.MappingNode && len(n.Content) == 0 {
 		return nil, nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("known: want a mapping of case IDs to reasons")
+		return nil, fmt.Errorf("known: want a mapping of case IDs to their reason and failure")
 	}
 	out := map[string]Deviation{}
 	for i := 0; i < len(n.Content); i += 2 {
@@ -185,16 +187,41 @@ func known(file string, n *yaml.Node, isCase func(string) bool) (map[string]Devi
 		if _, dup := out[k.Value]; dup {
 			return nil, at(k, "known: %s given twice", k.Value)
 		}
-		if v.Kind != yaml.ScalarNode || strings.TrimSpace(v.Value) == "" {
-			return nil, at(v, "known: %s needs its reason, in words", k.Value)
-		}
 		id := strings.TrimSuffix(strings.TrimSuffix(k.Value, " [IPv4]"), " [IPv6]")
 		if isCase != nil && !isCase(id) {
 			return nil, at(k, "known: no case has the ID %q (tcpconform list shows the IDs)", id)
 		}
-		out[k.Value] = Deviation{Reason: v.Value}
+		if v.Kind != yaml.MappingNode {
+			return nil, at(v, "known: %s: want {reason: ..., fails: ...}", k.Value)
+		}
+		fields := map[string]string{}
+		for j := 0; j < len(v.Content); j += 2 {
+			fk, fv := v.Content[j], v.Content[j+1]
+			if fk.Value != "reason" && fk.Value != "fails" {
+				return nil, at(fk, "known: %s: unknown key %q (known: reason, fails)", k.Value, fk.Value)
+			}
+			if _, dup := fields[fk.Value]; dup {
+				return nil, at(fk, "known: %s: %s given twice", k.Value, fk.Value)
+			}
+			if fv.Kind != yaml.ScalarNode || strings.TrimSpace(fv.Value) == "" {
+				return nil, at(fv, "known: %s: %s: want %s", k.Value, fk.Value, deviationKeys[fk.Value])
+			}
+			fields[fk.Value] = fv.Value
+		}
+		for _, key := range []string{"reason", "fails"} {
+			if _, ok := fields[key]; !ok {
+				return nil, at(v, "known: %s needs %s: %s", k.Value, key, deviationKeys[key])
+			}
+		}
+		out[k.Value] = Deviation{Reason: fields["reason"], Fails: fields["fails"]}
 	}
 	return out, nil
+}
+
+// deviationKeys say what each key of a known deviation holds.
+var deviationKeys = map[string]string{
+	"reason": "what the target does instead, in words",
+	"fails":  "a piece of the failure message the spec shows (white space runs count as one space)",
 }
 
 // Variants returns the names a profile's variants may take: those of the
@@ -226,9 +253,13 @@ func FormatProfile(p Profile) []byte {
 	line("latency", p.Latency.String())
 	line("time-wait", p.TimeWait.String())
 	line("notes", nonNil(p.Notes))
-	known := map[string]string{}
+	type deviation struct {
+		Reason string `yaml:"reason"`
+		Fails  string `yaml:"fails"`
+	}
+	known := map[string]deviation{}
 	for id, d := range p.Known {
-		known[id] = d.Reason
+		known[id] = deviation{d.Reason, d.Fails}
 	}
 	line("known", known)
 	return b.Bytes()

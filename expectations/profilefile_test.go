@@ -28,8 +28,12 @@ target: mystack
 variants: [base, rfc1337]
 timer-granularity: 250ms
 known:
-  T003.CLOSED: broadcast accepted
-  "T038.LISTEN#2 [IPv4]": "v4 only"
+  T003.CLOSED:
+    reason: broadcast accepted
+    fails: |
+      no segment
+        arrived
+  "T038.LISTEN#2 [IPv4]": {reason: "v4 only", fails: "flags: want"}
 `
 	p, err := ParseProfile("my.yaml", []byte(text), "agent", func(id string) bool { return id == "T003.CLOSED" || id == "T038.LISTEN#2" })
 	if err != nil {
@@ -38,7 +42,10 @@ known:
 	want := Profile{
 		Target: "mystack", TimeWait: 2 * MSL, TimerGranularity: 250 * time.Millisecond,
 		Variants: []string{"base", "rfc1337"},
-		Known:    map[string]Deviation{"T003.CLOSED": {Reason: "broadcast accepted"}, "T038.LISTEN#2 [IPv4]": {Reason: "v4 only"}},
+		Known: map[string]Deviation{
+			"T003.CLOSED":          {Reason: "broadcast accepted", Fails: "no segment\n  arrived\n"},
+			"T038.LISTEN#2 [IPv4]": {Reason: "v4 only", Fails: "flags: want"},
+		},
 	}
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("got %+v\nwant %+v", p, want)
@@ -57,13 +64,19 @@ func TestProfileErrors(t *testing.T) {
 		{"time-wait: -1s\n", "p.yaml:1: time-wait: want a duration"},
 		{"variants:\n  - base\n  - rfc9999\n", "p.yaml:2: variants: unknown variant \"rfc9999\""},
 		{"notes:\n  - fine\n  - [nested]\n", "p.yaml:3: notes: want a single value"},
-		{"known:\n  T001.X: ok\n  T002.Y:\n", "p.yaml:3: known: T002.Y needs its reason"},
-		{"known:\n  T001.X: a\n  T001.X: b\n", "p.yaml:3: known: T001.X given twice"},
+		{"known:\n  T001.X:\n", "p.yaml:2: known: T001.X: want {reason: ..., fails: ...}"},
+		{"known:\n  T001.X: the old form, a reason alone\n", "p.yaml:2: known: T001.X: want {reason: ..., fails: ...}"},
+		{"known:\n  T001.X:\n    fails: flags\n", "p.yaml:3: known: T001.X needs reason"},
+		{"known:\n  T001.X:\n    reason: a\n", "p.yaml:3: known: T001.X needs fails"},
+		{"known:\n  T001.X:\n    reason: a\n    fails: \"  \"\n", "p.yaml:4: known: T001.X: fails: want a piece of the failure"},
+		{"known:\n  T001.X:\n    reason: \"\"\n    fails: b\n", "p.yaml:3: known: T001.X: reason: want what the target does"},
+		{"known:\n  T001.X: {reason: a, fails: b, why: c}\n", "p.yaml:2: known: T001.X: unknown key \"why\""},
+		{"known:\n  T001.X: {reason: a, fails: b}\n  T001.X: {reason: a, fails: b}\n", "p.yaml:3: known: T001.X given twice"},
 		{"known: [T001]\n", "p.yaml:1: known: want a mapping"},
 		{"- a\n- b\n", "p.yaml:1: a profile is a mapping"},
 		{"target: a\n  b: [\n", "p.yaml:2: "},
 		{"target: two words\n", "p.yaml:1: target: want a name without blanks"},
-		{"known:\n  T001.X: a\n  \"T002.Y [IPv6]\": b\n", "p.yaml:3: known: no case has the ID \"T002.Y\""},
+		{"known:\n  T001.X: {reason: a, fails: b}\n  \"T002.Y [IPv6]\": {reason: a, fails: b}\n", "p.yaml:3: known: no case has the ID \"T002.Y\""},
 	} {
 		_, err := ParseProfile("p.yaml", []byte(tc.text), "agent", func(id string) bool { return id == "T001.X" })
 		var pe *ProfileError

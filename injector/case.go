@@ -175,40 +175,13 @@ type Result struct {
 	End     time.Time
 }
 
-// KnownDeviation returns the reason profile p gives for failing c, when it
-// declares that it does: for c's ID in c's family ("T038.LISTEN [IPv4]")
-// or in both ("T038.LISTEN").
-func KnownDeviation(p expectations.Profile, c *Case) (string, bool) {
-	if c.ID == "" {
-		return "", false
-	}
-	known := p.Known
-	if reason, ok := known[fmt.Sprintf("%s [%v]", c.ID, c.Family)]; ok {
-		return reason.Reason, true
-	}
-	reason, ok := known[c.ID]
-	return reason.Reason, ok
-}
-
-// DeviationMessage is how a known deviation that failed as declared is
-// reported: the profile's reason, then what happened.
-func DeviationMessage(target, reason, failure string) string {
-	return fmt.Sprintf("known deviation of %s: %s\nfailed as declared:\n%s", target, reason, failure)
-}
-
-// StaleDeviationMessage is the failure of a known deviation that passed:
-// the profile must be corrected.
-func StaleDeviationMessage(target string, c *Case, reason string) string {
-	return fmt.Sprintf("%s: the %s profile declares %s a known deviation (%s), but it passed: remove it from the profile",
-		c.Location, target, c.ID, reason)
-}
-
 // runReporter records the outcome and leaves the case's goroutine. A
 // failure of a case the target's profile declares is an expected one.
 type runReporter struct {
 	res       *Result
 	target    string
-	deviation string
+	c         *Case
+	deviation expectations.Deviation
 	known     bool
 }
 
@@ -218,7 +191,7 @@ func (r runReporter) end(o Outcome, msg string) {
 }
 func (r runReporter) Fail(msg string) {
 	if r.known {
-		r.end(Deviated, DeviationMessage(r.target, r.deviation, msg))
+		r.end(JudgeDeviation(r.target, r.c, r.deviation, true, msg))
 	}
 	r.end(Failed, msg)
 }
@@ -238,8 +211,8 @@ func Run(ctx context.Context, tgt targets.Target, c *Case, o RunOptions) Result 
 
 	res := &Result{Case: c, Outcome: Passed}
 	profile := o.ProfileOf(tgt)
-	reason, known := KnownDeviation(profile, c)
-	rep := runReporter{res: res, target: profile.Target, deviation: reason, known: known}
+	deviation, known := KnownDeviation(profile, c)
+	rep := runReporter{res: res, target: profile.Target, c: c, deviation: deviation, known: known}
 	var log strings.Builder
 	if o.Verbose {
 		o.Log = &log
@@ -264,7 +237,7 @@ func Run(ctx context.Context, tgt targets.Target, c *Case, o RunOptions) Result 
 		defer cleanup()
 		c.Run(t)
 		if known {
-			res.Outcome, res.Message = Failed, StaleDeviationMessage(profile.Target, c, reason)
+			res.Outcome, res.Message = JudgeDeviation(profile.Target, c, deviation, false, "")
 		}
 	}()
 	select {

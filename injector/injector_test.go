@@ -320,20 +320,30 @@ func TestPeerPortsWrapWithinRange(t *testing.T) {
 	}
 }
 
-// A case the target's profile declares a known deviation (netstack ignores a
-// FIN riding on the SYN,ACK: T047.SYN-SENT) is an expected failure when it
-// fails, with the profile's reason and the failure; and a failure, naming
-// the stale declaration, when it passes.
+// A case the target's profile declares a known deviation is an expected
+// failure when it fails as declared (the profile's Fails, white space
+// aside), with the profile's reason and the failure; a failure, naming what
+// was declared and what happened, when it fails another way; and a failure,
+// naming the stale declaration, when it passes.
 func TestKnownDeviations(t *testing.T) {
+	profile := expectations.Profile{Target: "mine", Known: map[string]expectations.Deviation{
+		"T047.SYN-SENT": {Reason: "a FIN on the SYN,ACK is ignored", Fails: "the FIN was not\n acknowledged"},
+	}}
 	declared := func(body func(*injector.T)) injector.Result {
 		c := &injector.Case{Name: t.Name(), ID: "T047.SYN-SENT", Family: injector.IPv4, Run: body, Location: "injector_test.go:1"}
-		return injector.Run(context.Background(), netstack(t), c, injector.RunOptions{})
+		return injector.Run(context.Background(), netstack(t), c, injector.RunOptions{Profile: &profile})
 	}
-	res := declared(func(tt *injector.T) { tt.Fatalf("the FIN was not acknowledged") })
+	res := declared(func(tt *injector.T) { tt.Fatalf("check 3:  the FIN   was not acknowledged\n  state ESTABLISHED") })
 	if res.Outcome != injector.Deviated || res.Outcome.String() != "XFAIL" ||
-		!strings.Contains(res.Message, "known deviation of netstack: a FIN on the SYN,ACK is ignored") ||
-		!strings.Contains(res.Message, "the FIN was not acknowledged") {
-		t.Errorf("declared and failing: %v %q", res.Outcome, res.Message)
+		!strings.Contains(res.Message, "known deviation of mine: a FIN on the SYN,ACK is ignored") ||
+		!strings.Contains(res.Message, "the FIN   was not acknowledged") {
+		t.Errorf("declared and failing as declared: %v %q", res.Outcome, res.Message)
+	}
+	res = declared(func(tt *injector.T) { tt.Fatalf("check 2: no segment arrived") })
+	if res.Outcome != injector.Failed ||
+		!strings.Contains(res.Message, `declares T047.SYN-SENT a known deviation (a FIN on the SYN,ACK is ignored), expected to fail with "the FIN was not\n acknowledged"`) ||
+		!strings.Contains(res.Message, "; it failed with:\n") || !strings.HasSuffix(res.Message, ": check 2: no segment arrived") {
+		t.Errorf("declared and failing otherwise: %v %q", res.Outcome, res.Message)
 	}
 	res = declared(func(tt *injector.T) {})
 	if res.Outcome != injector.Failed || !strings.Contains(res.Message, "declares T047.SYN-SENT a known deviation") ||
@@ -356,7 +366,7 @@ func TestRunOptionsProfile(t *testing.T) {
 			}
 			tt.Fatalf("the FIN was not acknowledged")
 		}}
-	mine := expectations.Profile{Target: "mine", TimerGranularity: 7 * time.Millisecond, Known: map[string]expectations.Deviation{"T047.SYN-SENT [IPv4]": {Reason: "mine says so"}}}
+	mine := expectations.Profile{Target: "mine", TimerGranularity: 7 * time.Millisecond, Known: map[string]expectations.Deviation{"T047.SYN-SENT [IPv4]": {Reason: "mine says so", Fails: "the FIN was not acknowledged"}}}
 	res := injector.Run(context.Background(), netstack(t), c, injector.RunOptions{Profile: &mine})
 	if res.Outcome != injector.Deviated || !strings.Contains(res.Message, "known deviation of mine: mine says so") {
 		t.Errorf("declared by the given profile: %v %q", res.Outcome, res.Message)

@@ -138,11 +138,11 @@ func specs(tgt targets.Target, cases []*injector.Case, opts injector.RunOptions)
 
 // it is one case's spec. A case the target's profile declares a known
 // deviation passes when it fails as declared (the report says so), and
-// fails when it passes.
+// fails when it fails otherwise or passes (injector.JudgeDeviation).
 func it(tgt targets.Target, c *injector.Case, opts injector.RunOptions) {
 	It(c.FullName(), Label(labels(c.Labels)...), location(c.Location), SpecTimeout(injector.DefaultCaseTimeout),
 		func(ctx SpecContext) {
-			reason, known := injector.KnownDeviation(opts.ProfileOf(tgt), c)
+			deviation, known := injector.KnownDeviation(opts.ProfileOf(tgt), c)
 			var rep injector.Reporter = ginkgoReporter{}
 			if known {
 				rep = deviationReporter{}
@@ -155,7 +155,7 @@ func it(tgt targets.Target, c *injector.Case, opts injector.RunOptions) {
 				}
 			})
 			if known {
-				runExpectingFailure(tgt, c, tc, reason)
+				runExpectingFailure(tgt, c, tc, deviation)
 				return
 			}
 			c.Run(tc)
@@ -172,19 +172,27 @@ type deviationReporter struct{ ginkgoReporter }
 func (deviationReporter) Fail(msg string) { panic(expectedFailure{msg}) }
 
 // runExpectingFailure runs a known deviation: the spec passes when the case
-// fails as declared, and fails when it does not.
-func runExpectingFailure(tgt targets.Target, c *injector.Case, tc *injector.T, reason string) {
+// fails as declared, and fails when it fails otherwise or passes.
+func runExpectingFailure(tgt targets.Target, c *injector.Case, tc *injector.T, d expectations.Deviation) {
+	judge := func(failed bool, failure string) {
+		outcome, msg := injector.JudgeDeviation(tgt.Name(), c, d, failed, failure)
+		if outcome == injector.Deviated {
+			AddReportEntry("known deviation", msg)
+			return
+		}
+		Fail(msg)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			e, ok := p.(expectedFailure)
 			if !ok {
 				panic(p)
 			}
-			AddReportEntry("known deviation", injector.DeviationMessage(tgt.Name(), reason, e.msg))
+			judge(true, e.msg)
 		}
 	}()
 	c.Run(tc)
-	Fail(injector.StaleDeviationMessage(tgt.Name(), c, reason))
+	judge(false, "")
 }
 
 // labels drops what Ginkgo does not allow in a label (& | ! , ( ) /), so a
