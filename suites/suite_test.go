@@ -1,6 +1,7 @@
 package suites_test
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -174,25 +175,57 @@ func (deviationReporter) Fail(msg string) { panic(expectedFailure{msg}) }
 // runExpectingFailure runs a known deviation: the spec passes when the case
 // fails as declared, and fails when it fails otherwise or passes.
 func runExpectingFailure(tgt targets.Target, c *injector.Case, tc *injector.T, d expectations.Deviation) {
-	judge := func(failed bool, failure string) {
-		outcome, msg := injector.JudgeDeviation(tgt.Name(), c, d, failed, failure)
-		if outcome == injector.Deviated {
-			AddReportEntry("known deviation", msg)
-			return
-		}
-		Fail(msg)
+	outcome, msg := runDeclared(tgt, c, tc, d)
+	if outcome == injector.Deviated {
+		AddReportEntry("known deviation", msg)
+		return
 	}
+	Fail(msg)
+}
+
+// runDeclared runs c, which tgt's profile declares the deviation d, with
+// deviationReporter, and returns the verdict (injector.JudgeDeviation).
+func runDeclared(tgt targets.Target, c *injector.Case, tc *injector.T, d expectations.Deviation) (outcome injector.Outcome, msg string) {
 	defer func() {
 		if p := recover(); p != nil {
 			e, ok := p.(expectedFailure)
 			if !ok {
 				panic(p)
 			}
-			judge(true, e.msg)
+			outcome, msg = injector.JudgeDeviation(tgt.Name(), c, d, true, e.msg)
 		}
 	}()
 	c.Run(tc)
-	judge(false, "")
+	return injector.JudgeDeviation(tgt.Name(), c, d, false, "")
+}
+
+// A declared deviation in the Ginkgo suite: an expected failure only when
+// the case fails as declared; a failure when it fails another way or
+// passes.
+func TestDeclaredDeviationVerdicts(t *testing.T) {
+	tgt, err := targets.Lookup("netstack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := expectations.Deviation{Reason: "a FIN on the SYN,ACK is ignored", Fails: "ack: want IRS+2"}
+	for _, tc := range []struct {
+		name string
+		body func(*injector.T)
+		want injector.Outcome
+		msg  string
+	}{
+		{"as declared", func(tt *injector.T) { tt.Fatalf("fields  ack: want IRS+2 got IRS+1") }, injector.Deviated, "failed as declared:"},
+		{"otherwise", func(tt *injector.T) { tt.Fatalf("no segment arrived within 3s") }, injector.Failed, `expected to fail with "ack: want IRS+2"; it failed with:`},
+		{"passing", func(*injector.T) {}, injector.Failed, "but it passed: remove it from the profile"},
+	} {
+		c := &injector.Case{Name: tc.name, ID: "T047.SYN-SENT", Family: injector.IPv4, Location: "suite_test.go:1", Run: tc.body}
+		tt, cleanup := injector.Start(context.Background(), tgt, c, deviationReporter{}, injector.RunOptions{})
+		outcome, msg := runDeclared(tgt, c, tt, d)
+		cleanup()
+		if outcome != tc.want || !strings.Contains(msg, tc.msg) {
+			t.Errorf("%s: %v %q, want %v and %q", tc.name, outcome, msg, tc.want, tc.msg)
+		}
+	}
 }
 
 // labels drops what Ginkgo does not allow in a label (& | ! , ( ) /), so a

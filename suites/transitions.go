@@ -338,6 +338,10 @@ func (m retransmissionOr) Match(actual any) (bool, error) {
 	return data, nil
 }
 
+// String describes what is expected as want does: a retransmission is let
+// pass, never asked for.
+func (m retransmissionOr) String() string { return m.want.String() }
+
 func (m retransmissionOr) FailureMessage(actual any) string { return m.want.FailureMessage(actual) }
 func (m retransmissionOr) NegatedFailureMessage(actual any) string {
 	return m.want.NegatedFailureMessage(actual)

@@ -29,7 +29,7 @@ var targetOptionFlags = []struct{ name, usage string }{
 	{"mac", "remote target: the harness's MAC address on the test link (default " + remote.DefaultMAC.String() + ")"},
 	{"netns", "remote target: open the interface and the control connection inside this named network namespace (/run/netns/NAME)"},
 	{"agent-cmd", "-target agent: the agent's command line, 'PROG ARGS', split as a shell would but run without one; {addr4} {prefix4} {peer4} {addr6} {prefix6} {peer6} {seed} are filled in (docs/bring-your-own-stack.md)"},
-	{profileOption, "a profile file (YAML: variants, known deviations with reasons, timer granularity, latency, TIME-WAIT) to judge the target by instead of its built-in profile (docs/bring-your-own-stack.md)"},
+	{profileOption, "a profile file (YAML: variants, known deviations with their reasons and failures, timer granularity, latency, TIME-WAIT) to judge the target by instead of its built-in profile (docs/bring-your-own-stack.md)"},
 }
 
 // profileOption names the profile file. It is the run's, not the target's:
