@@ -445,6 +445,19 @@ func reqFlowAdvertise(c *injector.TConn, una seq.Value, win uint16) {
 	c.Send(wire.ACK)
 }
 
+// reqFlowWindowReopens ends a sender-SWS spec: the peer's window opens to 4000
+// octets, a full segment at next must follow within 0.5 s, then the window
+// opens wide, the 10000 octets written drain, and the connection stays
+// ESTABLISHED.
+func reqFlowWindowReopens(t *injector.T, c *injector.TConn, next seq.Value) {
+	c.Window = 4000
+	c.Send(wire.ACK)
+	reqFlowWithin(t, c, t.Peer().Elapsed(), 0, 500*time.Millisecond,
+		BeSegment(FlagsInclude(wire.ACK), SeqNum(next), PayloadLen(reqFlowMSS)))
+	reqFlowOpenWide(t, c, c.TargetISS.Add(10001))
+	t.Expect(c.State()).To(BeInState(state.Established))
+}
+
 // reqFlowOpenWide has the peer open its window wide (65535) and take the
 // target's data up to end (reqFlowDrain).
 func reqFlowOpenWide(t *injector.T, c *injector.TConn, end seq.Value) {
@@ -766,12 +779,7 @@ var _ = check([]string{"MUST-38"}, "3.8.6.2.1", "sender SWS avoidance: no tiny s
 			c.ExpectNothing(20 * time.Millisecond)
 		}
 		c.ExpectNothing(max(start+90*time.Millisecond-t.Peer().Elapsed(), 0))
-		c.Window = 4000
-		c.Send(wire.ACK)
-		reqFlowWithin(t, c, t.Peer().Elapsed(), 0, 500*time.Millisecond,
-			BeSegment(FlagsInclude(wire.ACK), SeqNum(una), PayloadLen(reqFlowMSS)))
-		reqFlowOpenWide(t, c, c.TargetISS.Add(10001))
-		t.Expect(c.State()).To(BeInState(state.Established))
+		reqFlowWindowReopens(t, c, una)
 	})
 
 // --- RFC 9293 section 3.8.6.3: acknowledgments ---
