@@ -125,7 +125,7 @@ func (Target) New(ctx context.Context, cfg targets.Config) (targets.Instance, er
 			return fmt.Errorf("%w: the kernel's TIME-WAIT lasts 60 s and cannot be changed", targets.ErrUnsupported)
 		}
 		var err error
-		if tun, err = setUp(cfg); err != nil {
+		if tun, err = setUp(ctx, cfg); err != nil {
 			return err
 		}
 		if sniffer, err = openSniffer(); err != nil {

@@ -46,8 +46,9 @@ const packetdrillOffloads = tunOffloadCsum | tunOffloadTSO4 | tunOffloadTSO6 | t
 // receive offload's segment size, and, with cfg.Offload, the kernel may
 // leave checksums and segmentation to it, so it sends segments of up to
 // 64 KB, as a NIC with TSO is handed them. Without it what is read is
-// what the stack put on the wire, segment by segment.
-func setUp(cfg targets.Config) (*os.File, error) {
+// what the stack put on the wire, segment by segment. ctx bounds the wait
+// for the IPv6 address (awaitAddr6).
+func setUp(ctx context.Context, cfg targets.Config) (*os.File, error) {
 	if err := ifUp("lo"); err != nil {
 		return nil, err
 	}
@@ -104,33 +105,51 @@ func setUp(cfg targets.Config) (*os.File, error) {
 		tun.Close()
 		return nil, err
 	}
-	if err := awaitAddr6(addrs.Local6); err != nil {
+	if err := awaitAddr6(ctx, addrs.Local6); err != nil {
 		tun.Close()
 		return nil, err
 	}
 	return tun, nil
 }
 
+// addrWait bounds awaitAddr6 when ctx has no sooner deadline. The wait is
+// the host's, not the stack's under test: the kernel makes the address
+// usable from a work item that takes the RTNL lock, which the teardown of
+// other namespaces (cleanup_net unregistering their devices) holds for as
+// long as the machine's load makes it; on two loaded cores with 8 cases at
+// once it was seen to take more than the 1 s this wait used to allow, and
+// the case then ended in a harness error.
+const addrWait = 20 * time.Second
+
 // awaitAddr6 waits until the IPv6 address can be bound: even without DAD the
 // kernel finishes adding it on a work queue, and a bind before that fails
-// with EADDRNOTAVAIL.
-func awaitAddr6(a netip.Addr) error {
+// with EADDRNOTAVAIL. It polls, backing off from 200 us to 10 ms, until ctx
+// is done or addrWait has passed.
+func awaitAddr6(ctx context.Context, a netip.Addr) error {
 	s, err := unix.Socket(unix.AF_INET6, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(s)
 	sa := &unix.SockaddrInet6{Addr: a.As16()}
-	deadline := time.Now().Add(time.Second)
+	ctx, cancel := context.WithTimeout(ctx, addrWait)
+	defer cancel()
+	start := time.Now()
+	pause := 200 * time.Microsecond
 	for {
 		err := unix.Bind(s, sa)
 		if err == nil {
 			return nil
 		}
-		if err != unix.EADDRNOTAVAIL || time.Now().After(deadline) {
-			return fmt.Errorf("address %v did not become usable: %w", a, err)
+		if err != unix.EADDRNOTAVAIL {
+			return fmt.Errorf("address %v: bind: %w", a, err)
 		}
-		time.Sleep(200 * time.Microsecond)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("address %v did not become usable within %v: %w (%v)", a, time.Since(start).Round(time.Millisecond), err, context.Cause(ctx))
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 10*time.Millisecond)
 	}
 }
 
