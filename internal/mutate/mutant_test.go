@@ -2,6 +2,7 @@ package mutate
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -102,5 +103,26 @@ func TestScore(t *testing.T) {
 	})
 	if killed != 1 || n != 3 {
 		t.Errorf("Score = %d/%d, want 1/3: an error counts against the suite, an unobservable mutant not at all", killed, n)
+	}
+}
+
+func TestReapLeftovers(t *testing.T) {
+	// A PID above the kernel's limit (pid_max is at most 2^22) has no process.
+	gone, err := os.MkdirTemp("", tempPrefix+"99999999-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", tempPrefix, os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(mine)
+	reapLeftovers()
+	if _, err := os.Stat(gone); !os.IsNotExist(err) {
+		t.Errorf("the directory of a run whose process is gone stays: %v", err)
+		os.RemoveAll(gone)
+	}
+	if _, err := os.Stat(mine); err != nil {
+		t.Errorf("the directory of a live run was removed: %v", err)
 	}
 }

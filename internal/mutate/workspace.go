@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -54,7 +55,8 @@ func Open(ctx context.Context, root string) (*Workspace, error) {
 	if err := copyOnce(mod.Dir, w.Copy); err != nil {
 		return nil, err
 	}
-	if w.dir, err = os.MkdirTemp("", "tcpconform-mutate-"); err != nil {
+	reapLeftovers()
+	if w.dir, err = os.MkdirTemp("", fmt.Sprintf("%s%d-", tempPrefix, os.Getpid())); err != nil {
 		return nil, err
 	}
 	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
@@ -80,6 +82,27 @@ func Open(ctx context.Context, root string) (*Workspace, error) {
 // Close removes the workspace's files; the module's copy stays for the
 // next run.
 func (w *Workspace) Close() error { return os.RemoveAll(w.dir) }
+
+// tempPrefix starts the name of a workspace's directory, which goes on
+// with the PID of the process that made it.
+const tempPrefix = "tcpconform-mutate-"
+
+// reapLeftovers removes the workspace directories of runs whose process is
+// gone (killed before it could clean up): those named with a PID that no
+// longer exists.
+func reapLeftovers() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), tempPrefix+"*"))
+	for _, d := range dirs {
+		pid, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(d), tempPrefix), "-")
+		n, err := strconv.Atoi(pid)
+		if !ok || err != nil || n <= 0 {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("/proc", pid)); os.IsNotExist(err) {
+			os.RemoveAll(d)
+		}
+	}
+}
 
 // copyOnce copies the module at src to dst unless a complete copy is
 // there: it copies into a fresh directory beside dst and renames it, so an
